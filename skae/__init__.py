@@ -1,0 +1,30 @@
+"""skae: autoencoders as scikit-learn transformers, on Keras 3.
+
+The estimators live in private modules and are loaded on first use, so that
+``import skae`` stays cheap: TensorFlow is imported only when an estimator is.
+"""
+
+import importlib
+import os
+
+# TensorFlow's C++ start-up chatter, unless the user asked for it. Set before
+# any skae module imports Keras.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+_ESTIMATORS = {
+    "DenseAutoencoder": "skae._dense",
+}
+
+__all__ = sorted(_ESTIMATORS)
+
+
+def __getattr__(name):
+    if name in _ESTIMATORS:
+        return getattr(importlib.import_module(_ESTIMATORS[name]), name)
+    raise AttributeError(f"module 'skae' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,579 @@
+"""The base every skae autoencoder stands on.
+
+It owns the scikit-learn contract (parameters, tags, validation, fitted state)
+and the Keras machinery (building, compiling, training, fast inference,
+pickling) around a network that each family describes in ``_build_network``.
+"""
+
+from contextlib import nullcontext
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from scikeras._utils import (
+    get_loss_class_function_or_string,
+    get_optimizer_class,
+    route_params,
+    try_to_convert_strings_to_classes,
+    unflatten_params,
+)
+from scikeras.utils.random_state import tensorflow_random_state
+from scikeras.wrappers import BaseWrapper
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from tensorflow.python.framework import config as tf_config
+
+from ._inference import compile_forward
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        "skae runs on Keras's TensorFlow backend. "
+        f"Received: KERAS_BACKEND={keras.backend.backend()!r}"
+    )
+
+# scikeras's tensorflow_random_state sets TF_DETERMINISTIC_OPS=1 and then asks
+# whether op determinism was on, to restore it after. TensorFlow caches its
+# first answer, so were that the first question, it would read the variable,
+# answer yes, and leave determinism on for good: every later unseeded fit would
+# then fail on random ops. Asking once now caches the true answer.
+tf_config.is_op_determinism_enabled()
+
+# Parameters named "<prefix>__<name>" are routed, as in scikeras: for example
+# optimizer__beta_1=0.95 reaches the optimizer's constructor.
+ROUTING_PREFIXES = frozenset({"optimizer", "loss", "compile", "fit", "callbacks"})
+
+# Keras pays a fixed Python cost per training step; running 16 steps per call
+# makes small networks on CPU 1.5-2x faster to train (benchmarks/run.py).
+STEPS_PER_EXECUTION = 16
+
+# epochs="auto" shows the network about this many samples, within EPOCH_RANGE.
+AUTO_EPOCH_SAMPLES = 100_000
+AUTO_EPOCH_RANGE = (10, 200)
+
+# Fitted state that does not end in "_": dropped with the model.
+_PRIVATE_FITTED = ("_network_steps", "_forward", "_fit_callbacks", "_predict_callbacks", "_random_state")
+
+
+# The training parameters every family shares, documented once: a family's
+# docstring says "%(training_parameters)s" where they belong.
+TRAINING_PARAMETERS_DOC = """\
+    epochs : int or "auto", default="auto"
+        Passes over the training data. "auto" shows the network about 100 000
+        samples: ``clip(ceil(100_000 / n_samples), 10, 200)`` epochs.
+
+    batch_size : int, default=32
+        Samples per gradient step.
+
+    optimizer : str, keras.optimizers.Optimizer class or instance, default="adam"
+        The optimizer. A name or class is built with ``learning_rate`` and any
+        routed ``optimizer__<name>`` parameters (e.g. ``optimizer__beta_1``); an
+        instance is copied at each fit and used as it is.
+
+    learning_rate : float, default=0.001
+        Step size of the optimizer, unless ``optimizer`` is an instance or
+        ``optimizer__learning_rate`` is set.
+
+    loss : str or callable, default="mse"
+        The reconstruction loss, as Keras names it ("mse", "mae",
+        "binary_crossentropy", ...). ``score`` is mean squared error whatever
+        the loss.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data and stop when
+        its loss has not improved for ``n_iter_no_change`` epochs, keeping the
+        best weights.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping`` is on.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement of the validation loss before stopping.
+
+    callbacks : list of keras.callbacks.Callback, default=None
+        Extra Keras callbacks for ``Model.fit`` (TensorBoard, CSVLogger, ...).
+
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar per epoch; 2 one line per epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, shuffling, dropout and corruption. The same int gives
+        identical ``transform`` output on CPU; global random states are
+        restored after each fit.
+
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the fitted network instead of
+        building a new one (architecture parameters are then not re-read).
+
+    **routed_params : dict
+        Parameters routed as in scikeras: ``optimizer__<name>``,
+        ``loss__<name>``, ``compile__<name>`` (to ``Model.compile``),
+        ``fit__<name>`` (to ``Model.fit``) and ``callbacks__<name>``."""
+
+FITTED_ATTRIBUTES_DOC = """\
+    model_ : keras.Model
+        The whole autoencoder, trained to reconstruct its input.
+
+    encoder_ : keras.Model
+        Input to code; shares its layers with ``model_``.
+
+    decoder_ : keras.Model
+        Code to reconstruction; shares its layers with ``model_``.
+
+    history_ : dict of str to list of float
+        Loss per epoch (``"loss"``, and ``"val_loss"`` with early stopping).
+
+    n_components_ : int
+        Width of the code that ``transform`` returns.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when X has string column names."""
+
+
+def fill_doc(cls):
+    """Put the shared parameter and attribute docs into a family's docstring."""
+    cls.__doc__ = cls.__doc__.replace("%(training_parameters)s", TRAINING_PARAMETERS_DOC).replace(
+        "%(fitted_attributes)s", FITTED_ATTRIBUTES_DOC
+    )
+    return cls
+
+
+def _is_routed(name):
+    return name.partition("__")[0] in ROUTING_PREFIXES and "__" in name
+
+
+def auto_epochs(n_samples):
+    """Epochs for ``epochs="auto"``: about 100 000 samples seen, 10 to 200 epochs."""
+    return int(np.clip(np.ceil(AUTO_EPOCH_SAMPLES / n_samples), *AUTO_EPOCH_RANGE))
+
+
+def chain(tensor, steps):
+    """Apply ``[(layer, call_kwargs), ...]`` in order."""
+    for layer, kwargs in steps:
+        tensor = layer(tensor, **kwargs)
+    return tensor
+
+
+class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWrapper):
+    """Base class of skae's autoencoders. Not meant to be used directly.
+
+    A family subclasses it, declares its own ``_parameter_constraints`` and
+    ``__init__``, and implements ``_build_network(X)``, which returns the
+    encoder's and the decoder's layers as two lists of ``(layer, call_kwargs)``.
+    The base assembles ``model_``, ``encoder_`` and ``decoder_`` from them,
+    trains ``model_`` to reconstruct X, and runs inference without
+    ``Model.predict`` (see ``skae._inference``).
+    """
+
+    _parameter_constraints = {
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [str, type, HasMethods(["apply_gradients"])],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "loss": [str, callable],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, dict, HasMethods(["set_model"]), None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+    }
+
+    _routing_prefixes = ROUTING_PREFIXES
+
+    # The Keras model class of model_: a family with its own loss overrides it.
+    _model_class = keras.Model
+
+    def __init__(
+        self,
+        *,
+        epochs,
+        batch_size,
+        optimizer,
+        learning_rate,
+        loss,
+        early_stopping,
+        validation_fraction,
+        n_iter_no_change,
+        callbacks,
+        verbose,
+        random_state,
+        warm_start,
+        **routed_params,
+    ):
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.loss = loss
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.random_state = random_state
+        self.warm_start = warm_start
+        vars(self).update(routed_params)
+
+    # -- the scikit-learn contract -------------------------------------------
+
+    # scikeras lists every public attribute as a parameter; like scikit-learn,
+    # we list the signature, plus the routed parameters that were set.
+    _get_param_names = classmethod(BaseEstimator._get_param_names.__func__)
+    __repr__ = BaseEstimator.__repr__
+
+    def _extra_params(self):
+        """Parameters stored from ``**routed_params``; fit rejects non-routed ones."""
+        declared = set(self._get_param_names())
+        return {
+            k: v for k, v in vars(self).items() if k not in declared and not k.startswith("_") and not k.endswith("_")
+        }
+
+    def get_params(self, deep=True):
+        return {**super().get_params(deep=deep), **self._extra_params()}
+
+    def set_params(self, **params):
+        extra = {k: v for k, v in params.items() if _is_routed(k) or k in self._extra_params()}
+        vars(self).update(extra)
+        return super().set_params(**{k: v for k, v in params.items() if k not in extra})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        # The network computes in float32, and so do transform's outputs.
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def _validate_X(self, X, *, reset):
+        """Check X as scikit-learn does, before Keras sees it; float32 out."""
+        X = validate_data(self, X, reset=reset, dtype="numeric")
+        return X.astype(np.float32, copy=False)
+
+    def _check_routed_params(self):
+        unknown = [k for k in self._extra_params() if not _is_routed(k)]
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameters {unknown}. Routed parameters "
+                f"start with one of {sorted(ROUTING_PREFIXES)} and '__', as in optimizer__beta_1."
+            )
+
+    # -- fitting ---------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder to reconstruct X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present so that the autoencoder fits in a Pipeline.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X, partial=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one more epoch, building the network on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X, partial=True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit to X, then return its codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_components_), dtype float32
+            The codes of X.
+        """
+        return self._transform(self._fit(X, partial=False))
+
+    def _fit(self, X, *, partial):
+        """Validate X, build the network unless it is kept, train it.
+
+        Returns the validated X. On any error the estimator is left unfitted.
+        """
+        self._check_routed_params()
+        keep = (partial or self.warm_start) and self.__sklearn_is_fitted__()
+        if not keep:
+            self._forget()
+        X = self._validate_X(X, reset=not keep)
+        try:
+            if not keep:
+                self._random_state = self._draw_seed()
+                self._build(X)
+            if partial:
+                self._train(X, epochs=1, initial_epoch=self.current_epoch, warm=True)
+            else:
+                epochs = auto_epochs(len(X)) if self.epochs == "auto" else self.epochs
+                self._train(X, epochs=epochs, initial_epoch=0, warm=keep)
+            self._refresh_inference()
+        except BaseException:
+            self._forget()
+            raise
+        return X
+
+    def _draw_seed(self):
+        if self.random_state is None:
+            return None
+        if isinstance(self.random_state, Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _seeded(self):
+        """Seed Python, numpy and TensorFlow for a block; restore them after."""
+        if self._random_state is None:
+            return nullcontext()
+        return tensorflow_random_state(self._random_state)
+
+    def _build(self, X):
+        with self._seeded():
+            encoder_steps, decoder_steps = self._build_network(X)
+            inputs = keras.Input(X.shape[1:])
+            outputs = chain(chain(inputs, encoder_steps), decoder_steps)
+            self.model_ = self._model_class(inputs, outputs, name=type(self).__name__.lower())
+        self._network_steps = tuple(
+            [(layer.name, kwargs) for layer, kwargs in steps] for steps in (encoder_steps, decoder_steps)
+        )
+        self.model_.compile(**self._get_compile_kwargs())
+        self._link()
+
+    def _link(self):
+        """Make ``encoder_`` and ``decoder_`` from the layers of ``model_``."""
+        encoder_steps, decoder_steps = self._steps()
+        inputs = keras.Input(self.model_.input_shape[1:])
+        codes = chain(inputs, encoder_steps)
+        self.encoder_ = keras.Model(inputs, codes, name="encoder")
+        code_inputs = keras.Input(codes.shape[1:])
+        self.decoder_ = keras.Model(code_inputs, chain(code_inputs, decoder_steps), name="decoder")
+        self.n_components_ = int(np.prod(codes.shape[1:]))
+
+    def _steps(self):
+        get = self.model_.get_layer
+        return tuple([(get(name), kwargs) for name, kwargs in steps] for steps in self._network_steps)
+
+    def _get_compile_kwargs(self):
+        params = self.get_params()
+        optimizer = self.optimizer
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            # An optimizer instance holds the slots of the model it trained.
+            optimizer = type(optimizer).from_config(optimizer.get_config())
+        else:
+            optimizer = unflatten_params(
+                items=try_to_convert_strings_to_classes(optimizer, get_optimizer_class),
+                params={
+                    "learning_rate": self.learning_rate,
+                    **route_params(params, destination="optimizer", pass_filter=set(), strict=True),
+                },
+            )
+        loss = unflatten_params(
+            items=try_to_convert_strings_to_classes(self.loss, get_loss_class_function_or_string),
+            params=route_params(params, destination="loss", pass_filter=set()),
+        )
+        return {
+            "steps_per_execution": STEPS_PER_EXECUTION,
+            **route_params(params, destination="compile", pass_filter=set()),
+            "optimizer": optimizer,
+            "loss": loss,
+        }
+
+    def _train(self, X, *, epochs, initial_epoch, warm):
+        self._initialize_callbacks()  # scikeras: the user's callbacks, routed
+        self._fit_callbacks.append(keras.callbacks.TerminateOnNaN())
+        fit_kwargs = {}
+        if self.early_stopping:
+            X, X_val = train_test_split(X, test_size=self.validation_fraction, random_state=self._random_state)
+            fit_kwargs["validation_data"] = (X_val, X_val)
+            self._fit_callbacks.append(
+                keras.callbacks.EarlyStopping(patience=self.n_iter_no_change, restore_best_weights=True)
+            )
+        self._fit_keras_model(
+            X, X, sample_weight=None, warm_start=warm, epochs=epochs, initial_epoch=initial_epoch, **fit_kwargs
+        )
+        losses = np.asarray(self.history_["loss"], dtype=float)
+        if not np.all(np.isfinite(losses)):
+            epoch = int(np.argmin(np.isfinite(losses))) + 1
+            raise ValueError(
+                f"Training diverged: the loss became {losses[epoch - 1]} in epoch {epoch}. "
+                f"Lower learning_rate (learning_rate={self.learning_rate}) or scale X, "
+                "for example with StandardScaler or MinMaxScaler."
+            )
+
+    def _refresh_inference(self):
+        """Copy the trained weights into the fast forward passes."""
+        encoder_steps, decoder_steps = self._steps()
+        self._forward = {
+            "encoder": compile_forward(self.encoder_, encoder_steps),
+            "decoder": compile_forward(self.decoder_, decoder_steps),
+            "model": compile_forward(self.model_, encoder_steps + decoder_steps),
+        }
+
+    def _forget(self):
+        """Drop every fitted attribute: unfitted, not half-fitted."""
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_FITTED:
+                delattr(self, name)
+
+    # -- inference -------------------------------------------------------------
+
+    def transform(self, X):
+        """Encode X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_components_), dtype float32
+            The code of each sample.
+        """
+        check_is_fitted(self)
+        return self._transform(self._validate_X(X, reset=False))
+
+    def _transform(self, X):
+        codes = self._forward["encoder"](X)
+        return codes.reshape(len(codes), -1)
+
+    def inverse_transform(self, X):
+        """Decode codes back to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Codes, as returned by ``transform``.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features), dtype float32
+            The reconstruction decoded from each code.
+        """
+        check_is_fitted(self)
+        codes = check_array(X, dtype="numeric", input_name="X").astype(np.float32, copy=False)
+        if codes.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {codes.shape[1]} features, but {type(self).__name__}.inverse_transform "
+                f"is expecting {self.n_components_} features (n_components_, the width of "
+                "transform's output)."
+            )
+        codes = codes.reshape((len(codes), *self.decoder_.input_shape[1:]))
+        return self._forward["decoder"](codes)
+
+    def predict(self, X):
+        """Reconstruct X: ``inverse_transform(transform(X))`` in one pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features), dtype float32
+            The reconstruction of each sample.
+        """
+        check_is_fitted(self)
+        return self._forward["model"](self._validate_X(X, reset=False))
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error of each sample.
+
+        Higher is more normal, as for scikit-learn's outlier detectors, so
+        the lowest scores flag anomalies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean((X - predict(X)) ** 2)`` over the features of each sample.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        errors = (X - self._forward["model"](X)) ** 2
+        return -errors.reshape(len(X), -1).mean(axis=1, dtype=np.float64)
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error over X.
+
+        The default score of ``GridSearchCV``: higher is a better
+        reconstruction, whatever ``loss`` the network was trained with.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``-mean((X - predict(X)) ** 2)``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # -- pickling ----------------------------------------------------------------
+
+    def __getstate__(self):
+        # model_ pickles through scikeras's Keras zip; what shares its layers
+        # (encoder_, decoder_, the forward passes) is rebuilt on loading.
+        state = dict(super().__getstate__())
+        for name in ("encoder_", "decoder_", "_forward", "_fit_callbacks", "_predict_callbacks"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "model_" in state:
+            self._link()
+            self._refresh_inference()

@@ -1,0 +1,195 @@
+"""DenseAutoencoder: simple, deep, sparse and tied-weight autoencoders."""
+
+from numbers import Integral, Real
+
+import keras
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseAutoencoder, fill_doc
+from ._layers import MeanL1, TiedDense
+
+
+@fill_doc
+class DenseAutoencoder(BaseAutoencoder):
+    """Autoencoder of fully connected layers, a non-linear drop-in for PCA.
+
+    The encoder maps each sample through ``hidden_layer_sizes`` to a code of
+    ``n_components`` units; the decoder mirrors it back to the input's size.
+    One class covers the classic variants:
+
+    - simple: ``hidden_layer_sizes=()``, a single code layer;
+    - deep: e.g. ``hidden_layer_sizes=(128, 64, 10), n_components=2``;
+    - sparse: ``activity_regularization > 0``, an L1 penalty on the code;
+    - tied: ``tied_weights=True``, each decoder kernel the transpose of its
+      encoder kernel (half the weights; biases stay untied).
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Width of the code, the output of ``transform``.
+
+    hidden_layer_sizes : tuple of int, default=(128,)
+        Widths of the encoder's hidden layers, input side first; the decoder
+        uses them in reverse order.
+
+    activation : str, default="relu"
+        Activation of the hidden layers, as Keras names it.
+
+    code_activation : str, default="linear"
+        Activation of the code layer. Linear keeps every code unit alive;
+        "relu" or "sigmoid" suit a sparse code.
+
+    output_activation : str, default="auto"
+        Activation of the reconstruction. "auto" is "sigmoid" when the
+        training data lie in [0, 1] and "linear" otherwise.
+
+    tied_weights : bool, default=False
+        Make each decoder kernel the transpose of the matching encoder kernel.
+
+    activity_regularization : float, default=0.0
+        Strength of the L1 penalty on the code: the mean over samples of
+        ``activity_regularization * sum(|code|)`` is added to the loss.
+
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer, during training only.
+
+%(training_parameters)s
+
+    Attributes
+    ----------
+%(fitted_attributes)s
+
+    output_activation_ : str
+        The output activation used, with "auto" resolved.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear method this generalises.
+    sklearn.neural_network.MLPRegressor : A dense network for supervised targets.
+
+    References
+    ----------
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of data
+    with neural networks", Science 313(5786), 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import DenseAutoencoder
+    >>> X = load_digits().data / 16
+    >>> ae = DenseAutoencoder(n_components=8, epochs=5, random_state=0).fit(X)
+    >>> ae.transform(X[:3]).shape
+    (3, 8)
+    >>> ae.inverse_transform(ae.transform(X[:3])).shape
+    (3, 64)
+    >>> ae.output_activation_
+    'sigmoid'
+    """
+
+    _parameter_constraints = {
+        **BaseAutoencoder._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [str],
+        "code_activation": [str],
+        "output_activation": [str],
+        "tied_weights": ["boolean"],
+        "activity_regularization": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        code_activation="linear",
+        output_activation="auto",
+        tied_weights=False,
+        activity_regularization=0.0,
+        dropout=0.0,
+        epochs="auto",
+        batch_size=32,
+        optimizer="adam",
+        learning_rate=0.001,
+        loss="mse",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+        warm_start=False,
+        **routed_params,
+    ):
+        super().__init__(
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            loss=loss,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            callbacks=callbacks,
+            verbose=verbose,
+            random_state=random_state,
+            warm_start=warm_start,
+            **routed_params,
+        )
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+        self.tied_weights = tied_weights
+        self.activity_regularization = activity_regularization
+        self.dropout = dropout
+
+    def _check_architecture(self, n_features):
+        sizes = list(self.hidden_layer_sizes)
+        if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must hold positive integers. Received: hidden_layer_sizes={self.hidden_layer_sizes!r}"
+            )
+        if self.n_components > n_features:
+            raise ValueError(f"n_components={self.n_components} must be at most n_features={n_features}.")
+        return [int(size) for size in sizes]
+
+    def _resolve_output_activation(self, X):
+        if self.output_activation != "auto":
+            return self.output_activation
+        return "sigmoid" if X.min() >= 0 and X.max() <= 1 else "linear"
+
+    def _layer(self, units, activation, **kwargs):
+        if self.tied_weights:
+            return [(TiedDense(units), {}), (keras.layers.Activation(activation, **kwargs), {})]
+        return [(keras.layers.Dense(units, activation=activation, **kwargs), {})]
+
+    def _dropout(self):
+        return [(keras.layers.Dropout(self.dropout), {})] if self.dropout > 0 else []
+
+    def _build_network(self, X):
+        hidden = self._check_architecture(X.shape[1])
+        self.output_activation_ = self._resolve_output_activation(X)
+        sparse = MeanL1(self.activity_regularization) if self.activity_regularization > 0 else None
+
+        encoder = []
+        for units in hidden:
+            encoder += self._layer(units, self.activation) + self._dropout()
+        encoder += self._layer(self.n_components, self.code_activation, activity_regularizer=sparse)
+
+        # The decoder mirrors the encoder; tied, it reuses its kernels transposed.
+        widths = [*reversed(hidden), X.shape[1]]
+        activations = [self.activation] * len(hidden) + [self.output_activation_]
+        tied = [layer for layer, _ in encoder if isinstance(layer, TiedDense)][::-1]
+        decoder = []
+        for i, (units, activation) in enumerate(zip(widths, activations)):
+            if self.tied_weights:
+                decoder += [(tied[i], {"transpose": True}), (keras.layers.Activation(activation), {})]
+            else:
+                decoder += self._layer(units, activation)
+            if i < len(hidden):
+                decoder += self._dropout()
+        return encoder, decoder

@@ -1,0 +1,48 @@
+"""scikit-learn's API checks for every public skae estimator.
+
+Estimators are discovered from ``skae.__all__``, so a new family is checked
+without editing this file. They are run with few epochs to keep the suite
+fast: the checks test the API contract, not the quality of the fit.
+"""
+
+import inspect
+
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skae
+
+FAST = {"epochs": 3, "batch_size": 16}
+
+# Each expected failure with the reason it cannot pass.
+EXPECTED_FAILURES = {
+    "check_estimator_tags_renamed": (
+        "scikeras 0.13.0's BaseWrapper, which skae must build on, defines _more_tags; "
+        "skae defines __sklearn_tags__, but the check fails on any class in the MRO."
+    ),
+}
+
+
+def public_estimators():
+    for name in skae.__all__:
+        cls = getattr(skae, name)
+        if inspect.isclass(cls) and issubclass(cls, BaseEstimator):
+            yield cls
+
+
+def fast_instance(cls):
+    params = cls().get_params()
+    return cls(**{k: v for k, v in FAST.items() if k in params})
+
+
+ESTIMATORS = [fast_instance(cls) for cls in public_estimators()]
+
+
+def test_every_family_is_discovered():
+    assert {type(e).__name__ for e in ESTIMATORS} == set(skae.__all__)
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILURES)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
