@@ -148,6 +148,15 @@ def fill_doc(cls):
     return cls
 
 
+class _StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Keras's TerminateOnNaN without its print: fit raises its own error."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            self.model.stop_training = True
+
+
 def _is_routed(name):
     return name.partition("__")[0] in ROUTING_PREFIXES and "__" in name
 
@@ -424,7 +433,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
 
     def _train(self, X, *, epochs, initial_epoch, warm):
         self._initialize_callbacks()  # scikeras: the user's callbacks, routed
-        self._fit_callbacks.append(keras.callbacks.TerminateOnNaN())
+        self._fit_callbacks.append(_StopOnNonFiniteLoss())
         fit_kwargs = {}
         if self.early_stopping:
             X, X_val = train_test_split(X, test_size=self.validation_fraction, random_state=self._random_state)

@@ -115,6 +115,7 @@ def _numpy_chain(steps):
             X = op(X)
         return np.asarray(X, dtype=np.float32)
 
+    forward.kind = "numpy"
     return forward
 
 
@@ -128,6 +129,8 @@ def _traced_chain(model):
             return np.empty((0, *model.output_shape[1:]), dtype=np.float32)
         return np.concatenate(parts)
 
+    forward.kind = "traced"
+    forward.traced = traced
     return forward
 
 

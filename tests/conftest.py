@@ -1,0 +1,19 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """Digits scaled to [0, 1], split 75/25: (X_train, X_test, y_train, y_test)."""
+    data = load_digits()
+    X = (data.data / 16).astype(np.float32)
+    return train_test_split(X, data.target, test_size=0.25, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def small_digits(digits):
+    """300 training digits, for tests that need a fit, not a good one."""
+    X_train, X_test, y_train, y_test = digits
+    return X_train[:300], X_test[:100]
