@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 import keras
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
 from ._base import BaseAutoencoder, fill_doc
 from ._layers import MeanL1, TiedDense
@@ -151,7 +151,8 @@ class DenseAutoencoder(BaseAutoencoder):
         sizes = list(self.hidden_layer_sizes)
         if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
             raise ValueError(
-                f"hidden_layer_sizes must hold positive integers. Received: hidden_layer_sizes={self.hidden_layer_sizes!r}"
+                "hidden_layer_sizes must hold positive integers. "
+                f"Received: hidden_layer_sizes={self.hidden_layer_sizes!r}"
             )
         if self.n_components > n_features:
             raise ValueError(f"n_components={self.n_components} must be at most n_features={n_features}.")

@@ -8,11 +8,10 @@ weights copied out once after ``fit``; any other chain runs through one
 retrace. Both give the Keras model's numbers (see tests/test_inference.py).
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 from scipy.special import erf, expit
-
-import keras
 
 from ._layers import TiedDense
 

@@ -7,7 +7,6 @@ fast: the checks test the API contract, not the quality of the fit.
 
 import inspect
 
-import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 

@@ -1,0 +1,289 @@
+"""The shared base: input checks, training controls, fitted state, pickling.
+
+Exercised through DenseAutoencoder, the simplest family.
+"""
+
+import pickle
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from skae import DenseAutoencoder
+from skae._base import auto_epochs
+
+RNG = np.random.default_rng(0)
+X = RNG.random((40, 6))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return DenseAutoencoder(n_components=2, hidden_layer_sizes=(8,), epochs=1).fit(X)
+
+
+def with_value(value):
+    bad = X.copy()
+    bad[3, 2] = value
+    return bad
+
+
+BAD_INPUTS = [
+    (with_value(np.nan), ValueError, "Input X contains NaN"),
+    (with_value(np.inf), ValueError, "Input X contains infinity"),
+    (np.array([["a", "b"], ["c", "d"]]), ValueError, "strings"),
+    (np.array([[1.0, "b"], [2.0, "d"]], dtype=object), ValueError, "could not convert string to float"),
+    (X[:, 0], ValueError, "Expected 2D array, got 1D array"),
+    (X[:0], ValueError, "0 sample"),
+    (sp.csr_matrix(X), TypeError, "Sparse data was passed"),
+]
+
+
+@pytest.mark.parametrize("bad, error, message", BAD_INPUTS)
+def test_bad_training_data_is_rejected_and_leaves_estimator_unfitted(bad, error, message):
+    ae = DenseAutoencoder(epochs=1)
+    with pytest.raises(error, match=message):
+        ae.fit(bad)
+    assert not hasattr(ae, "model_") and not hasattr(ae, "n_features_in_")
+
+
+@pytest.mark.parametrize("method", ["transform", "predict", "score_samples", "score"])
+@pytest.mark.parametrize("bad, error, message", BAD_INPUTS)
+def test_bad_data_after_fit_is_rejected(fitted, method, bad, error, message):
+    with pytest.raises(error, match=message):
+        getattr(fitted, method)(bad)
+
+
+@pytest.mark.parametrize("method", ["transform", "predict", "score_samples"])
+def test_wrong_number_of_features(fitted, method):
+    with pytest.raises(ValueError, match="X has 5 features, but DenseAutoencoder is expecting 6 features"):
+        getattr(fitted, method)(X[:, :5])
+
+
+def test_inverse_transform_checks_code_width_and_values(fitted):
+    with pytest.raises(ValueError, match=r"X has 3 features, but DenseAutoencoder.inverse_transform is expecting 2"):
+        fitted.inverse_transform(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="contains NaN"):
+        fitted.inverse_transform(np.full((4, 2), np.nan))
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        fitted.inverse_transform(np.zeros(2))
+
+
+def test_n_components_larger_than_input():
+    ae = DenseAutoencoder(n_components=7, epochs=1)
+    with pytest.raises(ValueError, match="n_components=7 must be at most n_features=6"):
+        ae.fit(X)
+    assert not hasattr(ae, "n_features_in_")
+
+
+@pytest.mark.parametrize("sizes", [(8, 0), (8, 2.5), ("8",)])
+def test_hidden_layer_sizes_must_be_positive_integers(sizes):
+    with pytest.raises(ValueError, match="hidden_layer_sizes must hold positive integers"):
+        DenseAutoencoder(hidden_layer_sizes=sizes, epochs=1).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_components": 0}, "'n_components' parameter of DenseAutoencoder must be an int in the range"),
+        ({"epochs": "many"}, "'epochs' parameter"),
+        ({"dropout": 1.5}, "'dropout' parameter"),
+        ({"learning_rate": -1.0}, "'learning_rate' parameter"),
+    ],
+)
+def test_parameters_are_validated_at_fit(params, message):
+    with pytest.raises(ValueError, match=message):
+        DenseAutoencoder(**params).fit(X)
+
+
+def test_unfitted_estimator_says_so():
+    for method in ("transform", "inverse_transform", "predict", "score_samples"):
+        with pytest.raises(NotFittedError):
+            getattr(DenseAutoencoder(), method)(X)
+
+
+def test_diverging_fit_raises_and_leaves_estimator_unfitted(capsys):
+    huge = X * 1e18
+    ae = DenseAutoencoder(epochs=5, optimizer="sgd", learning_rate=10.0, random_state=0)
+    with pytest.raises(ValueError, match="Training diverged: the loss became (nan|inf)"):
+        ae.fit(huge)
+    assert "Invalid loss" not in capsys.readouterr().out
+    assert not hasattr(ae, "model_") and not hasattr(ae, "history_") and not hasattr(ae, "n_features_in_")
+
+
+def test_failed_refit_does_not_leave_the_old_model(fitted):
+    ae = DenseAutoencoder(n_components=2, epochs=1).fit(X)
+    with pytest.raises(ValueError):
+        ae.fit(with_value(np.nan))
+    assert not hasattr(ae, "model_")
+
+
+def test_auto_epochs_sees_about_100k_samples():
+    assert auto_epochs(1347) == 75
+    assert auto_epochs(60_000) == 10
+    assert auto_epochs(20) == 200
+
+
+def test_shapes_and_fitted_attributes(small_digits):
+    X_train, X_test = small_digits
+    ae = DenseAutoencoder(n_components=3, hidden_layer_sizes=(16,), epochs=2).fit(X_train)
+    assert ae.transform(X_test).shape == (len(X_test), 3)
+    assert ae.transform(X_test).dtype == np.float32
+    assert ae.inverse_transform(ae.transform(X_test)).shape == X_test.shape
+    assert ae.predict(X_test).shape == X_test.shape
+    assert ae.fit_transform(X_train).shape == (len(X_train), 3)
+    assert ae.score_samples(X_test).shape == (len(X_test),)
+    assert ae.n_components_ == 3 and ae.n_features_in_ == 64
+    assert len(ae.history_["loss"]) == 2
+    assert ae.encoder_.output_shape == (None, 3)
+    assert ae.decoder_.input_shape == (None, 3) and ae.decoder_.output_shape == (None, 64)
+    # encoder_ and decoder_ share their layers with model_
+    model_weights = {id(w) for w in ae.model_.weights}
+    assert {id(w) for w in ae.encoder_.weights + ae.decoder_.weights} == model_weights
+
+
+def test_predict_is_decode_of_encode_and_score_is_mean_score_samples(small_digits):
+    X_train, X_test = small_digits
+    ae = DenseAutoencoder(n_components=4, hidden_layer_sizes=(16,), epochs=2, random_state=0).fit(X_train)
+    assert_allclose(ae.predict(X_test), ae.inverse_transform(ae.transform(X_test)), rtol=1e-5, atol=1e-6)
+    expected = -np.mean((X_test - ae.predict(X_test)) ** 2, axis=1)
+    assert_allclose(ae.score_samples(X_test), expected, rtol=1e-5)
+    assert ae.score(X_test) == pytest.approx(expected.mean(), rel=1e-5)
+
+
+def test_score_samples_flags_anomalies(digits):
+    X_train, X_test, _, _ = digits
+    ae = DenseAutoencoder(n_components=8, epochs=20, random_state=0).fit(X_train)
+    noise = np.random.default_rng(0).random((20, 64)).astype(np.float32)
+    assert ae.score_samples(noise).max() < np.median(ae.score_samples(X_test))
+
+
+def test_same_random_state_gives_identical_transform(small_digits):
+    X_train, X_test = small_digits
+    params = dict(n_components=4, hidden_layer_sizes=(16,), dropout=0.1, epochs=3)
+    first = DenseAutoencoder(random_state=7, **params).fit(X_train).transform(X_test)
+    second = DenseAutoencoder(random_state=7, **params).fit(X_train).transform(X_test)
+    other = DenseAutoencoder(random_state=8, **params).fit(X_train).transform(X_test)
+    assert_array_equal(first, second)
+    assert not np.allclose(first, other)
+
+
+def test_seeded_fit_leaves_global_random_state_alone(small_digits):
+    X_train, _ = small_digits
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    DenseAutoencoder(epochs=1, random_state=0).fit(X_train)
+    assert np.random.rand() == expected
+
+
+def test_pickle_round_trip_gives_identical_outputs(small_digits):
+    X_train, X_test = small_digits
+    ae = DenseAutoencoder(n_components=4, hidden_layer_sizes=(16,), tied_weights=True, epochs=2).fit(X_train)
+    loaded = pickle.loads(pickle.dumps(ae))
+    assert_array_equal(loaded.transform(X_test), ae.transform(X_test))
+    assert_array_equal(loaded.predict(X_test), ae.predict(X_test))
+    codes = ae.transform(X_test)
+    assert_array_equal(loaded.inverse_transform(codes), ae.inverse_transform(codes))
+    assert loaded.history_["loss"] == ae.history_["loss"]
+    # the loaded encoder still shares its layers with the loaded model
+    assert {id(w) for w in loaded.encoder_.weights} <= {id(w) for w in loaded.model_.weights}
+
+
+def test_set_output_pandas_gives_feature_names(small_digits):
+    pd = pytest.importorskip("pandas")
+    X_train, X_test = small_digits
+    columns = [f"pixel{i}" for i in range(64)]
+    ae = DenseAutoencoder(n_components=3, epochs=1).set_output(transform="pandas")
+    codes = ae.fit_transform(pd.DataFrame(X_train, columns=columns))
+    assert isinstance(codes, pd.DataFrame)
+    assert list(codes.columns) == ["denseautoencoder0", "denseautoencoder1", "denseautoencoder2"]
+    assert list(ae.get_feature_names_out()) == list(codes.columns)
+    assert list(ae.feature_names_in_) == columns
+    assert list(ae.transform(pd.DataFrame(X_test, columns=columns)).columns) == list(codes.columns)
+
+
+def test_routed_and_learning_rate_parameters_reach_the_optimizer(small_digits):
+    X_train, _ = small_digits
+    ae = DenseAutoencoder(epochs=1, learning_rate=0.01, optimizer__beta_1=0.5).fit(X_train)
+    assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.01)
+    assert ae.model_.optimizer.beta_1 == 0.5
+    assert clone(ae).get_params()["optimizer__beta_1"] == 0.5
+    ae.set_params(optimizer__beta_1=0.25).fit(X_train)
+    assert ae.model_.optimizer.beta_1 == 0.25
+    sgd = DenseAutoencoder(epochs=1, optimizer="sgd", optimizer__momentum=0.9).fit(X_train)
+    assert isinstance(sgd.model_.optimizer, keras.optimizers.SGD)
+    assert sgd.model_.optimizer.momentum == 0.9
+
+
+def test_optimizer_instance_is_copied_for_each_fit(small_digits):
+    X_train, _ = small_digits
+    optimizer = keras.optimizers.RMSprop(learning_rate=0.002)
+    ae = DenseAutoencoder(epochs=1, optimizer=optimizer).fit(X_train)
+    assert ae.model_.optimizer is not optimizer
+    assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.002)
+    ae.fit(X_train)  # a second, fresh model trains with a fresh copy
+
+
+def test_unknown_keyword_is_rejected_at_fit(small_digits):
+    X_train, _ = small_digits
+    with pytest.raises(TypeError, match=r"unexpected parameters \['n_component'\]"):
+        DenseAutoencoder(n_component=3).fit(X_train)
+
+
+def test_early_stopping_holds_out_validation_data(small_digits):
+    X_train, _ = small_digits
+    ae = DenseAutoencoder(epochs=300, early_stopping=True, n_iter_no_change=2, random_state=0).fit(X_train)
+    assert len(ae.history_["val_loss"]) == len(ae.history_["loss"]) < 300
+
+
+def test_user_callbacks_and_progress_bar(small_digits, capsys):
+    X_train, _ = small_digits
+    epochs_seen = []
+    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs_seen.append(epoch))
+    DenseAutoencoder(epochs=3, callbacks=[callback], verbose=1).fit(X_train)
+    assert epochs_seen == [0, 1, 2]
+    out = capsys.readouterr().out
+    assert "Epoch 3/3" in out and "loss" in out
+    DenseAutoencoder(epochs=2).fit(X_train)
+    assert capsys.readouterr().out == ""
+
+
+def test_warm_start_and_partial_fit_continue_training(small_digits):
+    X_train, X_test = small_digits
+    ae = DenseAutoencoder(epochs=2, warm_start=True, random_state=0).fit(X_train)
+    model, before = ae.model_, ae.score(X_test)
+    ae.set_params(epochs=10).fit(X_train)
+    assert ae.model_ is model and ae.score(X_test) > before
+
+    online = DenseAutoencoder(random_state=0)
+    for _ in range(3):
+        online.partial_fit(X_train)
+    assert len(online.history_["loss"]) == 3
+    model = online.model_
+    online.partial_fit(X_train)
+    assert online.model_ is model and len(online.history_["loss"]) == 4
+
+
+def test_fit_without_warm_start_builds_a_new_model(small_digits):
+    X_train, _ = small_digits
+    ae = DenseAutoencoder(epochs=1).fit(X_train)
+    model = ae.model_
+    assert ae.fit(X_train).model_ is not model
+
+
+
+def test_tensorboard_callback_writes_logs(small_digits, tmp_path):
+    X_train, _ = small_digits
+    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "instance"))
+    DenseAutoencoder(epochs=2, callbacks=[board]).fit(X_train)
+    assert list((tmp_path / "instance").rglob("events.out.tfevents.*"))
+    # A TensorBoard instance cannot be pickled; its class with routed
+    # arguments, built at fit time, can.
+    ae = DenseAutoencoder(epochs=1, callbacks=[keras.callbacks.TensorBoard], callbacks__log_dir=str(tmp_path / "cls"))
+    ae.fit(X_train)
+    assert list((tmp_path / "cls").rglob("events.out.tfevents.*"))
+    assert pickle.loads(pickle.dumps(ae)).transform(X_train).shape == (len(X_train), 2)
