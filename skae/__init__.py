@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 
 _ESTIMATORS = {
     "DenseAutoencoder": "skae._dense",
+    "DenoisingAutoencoder": "skae._denoising",
+    "ContractiveAutoencoder": "skae._contractive",
 }
 
 __all__ = sorted(_ESTIMATORS)

@@ -143,11 +143,14 @@ FITTED_ATTRIBUTES_DOC = """\
         Names of features seen during ``fit``, when X has string column names."""
 
 
+# Shared docstring sections: "%(name)s" in a family's docstring becomes DOCS[name].
+DOCS = {"training_parameters": TRAINING_PARAMETERS_DOC, "fitted_attributes": FITTED_ATTRIBUTES_DOC}
+
+
 def fill_doc(cls):
-    """Put the shared parameter and attribute docs into a family's docstring."""
-    cls.__doc__ = cls.__doc__.replace("%(training_parameters)s", TRAINING_PARAMETERS_DOC).replace(
-        "%(fitted_attributes)s", FITTED_ATTRIBUTES_DOC
-    )
+    """Put the shared sections of ``DOCS`` into a family's docstring."""
+    for name, text in DOCS.items():
+        cls.__doc__ = cls.__doc__.replace(f"%({name})s", text)
     return cls
 
 
@@ -208,9 +211,6 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
     }
 
     _routing_prefixes = ROUTING_PREFIXES
-
-    # The Keras model class of model_: a family with its own loss overrides it.
-    _model_class = keras.Model
 
     def __init__(
         self,
@@ -409,12 +409,17 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
             encoder_steps, decoder_steps = self._build_network(X)
             inputs = keras.Input(X.shape[1:])
             outputs = chain(chain(inputs, encoder_steps), decoder_steps)
-            self.model_ = self._model_class(inputs, outputs, name=type(self).__name__.lower())
+            self.model_ = self._make_model(inputs, outputs, encoder_steps)
         self._network_steps = tuple(
             [(layer.name, kwargs) for layer, kwargs in steps] for steps in (encoder_steps, decoder_steps)
         )
         self.model_.compile(**self._get_compile_kwargs())
         self._link()
+
+    def _make_model(self, inputs, outputs, encoder_steps):
+        """The Keras model of the whole autoencoder: a family with its own
+        loss returns a model class that computes it."""
+        return keras.Model(inputs, outputs, name=type(self).__name__.lower())
 
     def _link(self):
         """Make ``encoder_`` and ``decoder_`` from the layers of ``model_``."""

@@ -5,8 +5,33 @@ from numbers import Integral, Real
 import keras
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseAutoencoder, fill_doc
-from ._layers import MeanL1, TiedDense
+from ._base import DOCS, BaseAutoencoder, fill_doc
+from ._layers import SparsityPenalty, TiedDense
+
+DOCS["dense_parameters"] = """\
+    n_components : int, default=2
+        Width of the code, the output of ``transform``.
+
+    hidden_layer_sizes : tuple of int, default=(128,)
+        Widths of the encoder's hidden layers, input side first; the decoder
+        uses them in reverse order.
+
+    activation : str, default="relu"
+        Activation of the hidden layers, as Keras names it.
+
+    output_activation : str, default="auto"
+        Activation of the reconstruction. "auto" is "sigmoid" when the
+        training data lie in [0, 1] and "linear" otherwise.
+
+    tied_weights : bool, default=False
+        Make each decoder kernel the transpose of the matching encoder kernel.
+
+    activity_regularization : float, default=0.0
+        Strength of the L1 penalty on the code: the mean over samples of
+        ``activity_regularization * sum(|code|)`` is added to the loss.
+
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer, during training only."""
 
 
 @fill_doc
@@ -25,33 +50,11 @@ class DenseAutoencoder(BaseAutoencoder):
 
     Parameters
     ----------
-    n_components : int, default=2
-        Width of the code, the output of ``transform``.
-
-    hidden_layer_sizes : tuple of int, default=(128,)
-        Widths of the encoder's hidden layers, input side first; the decoder
-        uses them in reverse order.
-
-    activation : str, default="relu"
-        Activation of the hidden layers, as Keras names it.
+%(dense_parameters)s
 
     code_activation : str, default="linear"
         Activation of the code layer. Linear keeps every code unit alive;
         "relu" or "sigmoid" suit a sparse code.
-
-    output_activation : str, default="auto"
-        Activation of the reconstruction. "auto" is "sigmoid" when the
-        training data lie in [0, 1] and "linear" otherwise.
-
-    tied_weights : bool, default=False
-        Make each decoder kernel the transpose of the matching encoder kernel.
-
-    activity_regularization : float, default=0.0
-        Strength of the L1 penalty on the code: the mean over samples of
-        ``activity_regularization * sum(|code|)`` is added to the loss.
-
-    dropout : float, default=0.0
-        Dropout rate after each hidden layer, during training only.
 
 %(training_parameters)s
 
@@ -163,10 +166,10 @@ class DenseAutoencoder(BaseAutoencoder):
             return self.output_activation
         return "sigmoid" if X.min() >= 0 and X.max() <= 1 else "linear"
 
-    def _layer(self, units, activation, **kwargs):
+    def _layer(self, units, activation):
         if self.tied_weights:
-            return [(TiedDense(units), {}), (keras.layers.Activation(activation, **kwargs), {})]
-        return [(keras.layers.Dense(units, activation=activation, **kwargs), {})]
+            return [(TiedDense(units), {}), (keras.layers.Activation(activation), {})]
+        return [(keras.layers.Dense(units, activation=activation), {})]
 
     def _dropout(self):
         return [(keras.layers.Dropout(self.dropout), {})] if self.dropout > 0 else []
@@ -174,12 +177,12 @@ class DenseAutoencoder(BaseAutoencoder):
     def _build_network(self, X):
         hidden = self._check_architecture(X.shape[1])
         self.output_activation_ = self._resolve_output_activation(X)
-        sparse = MeanL1(self.activity_regularization) if self.activity_regularization > 0 else None
-
         encoder = []
         for units in hidden:
             encoder += self._layer(units, self.activation) + self._dropout()
-        encoder += self._layer(self.n_components, self.code_activation, activity_regularizer=sparse)
+        encoder += self._layer(self.n_components, self.code_activation)
+        if self.activity_regularization > 0:
+            encoder.append((SparsityPenalty(self.activity_regularization), {}))
 
         # The decoder mirrors the encoder; tied, it reuses its kernels transposed.
         widths = [*reversed(hidden), X.shape[1]]

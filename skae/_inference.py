@@ -118,19 +118,25 @@ def _numpy_chain(steps):
     return forward
 
 
-def _traced_chain(model):
-    signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-    traced = tf.function(lambda x: model(x, training=False), input_signature=[signature])
+def traced_forward(function, input_shape):
+    """Run ``function`` on numpy batches through one ``tf.function``.
+
+    The function is traced once, for inputs of ``input_shape`` with any
+    number of rows, and called on chunks of CHUNK_ROWS rows.
+    """
+    signature = tf.TensorSpec((None, *input_shape[1:]), tf.float32)
+    traced = tf.function(function, input_signature=[signature])
 
     def forward(X):
-        parts = [traced(X[i : i + CHUNK_ROWS]).numpy() for i in range(0, len(X), CHUNK_ROWS)]
-        if not parts:
-            return np.empty((0, *model.output_shape[1:]), dtype=np.float32)
-        return np.concatenate(parts)
+        return np.concatenate([traced(X[i : i + CHUNK_ROWS]).numpy() for i in range(0, len(X), CHUNK_ROWS)])
 
     forward.kind = "traced"
     forward.traced = traced
     return forward
+
+
+def _traced_chain(model):
+    return traced_forward(lambda x: model(x, training=False), model.input_shape)
 
 
 def compile_forward(model, steps):

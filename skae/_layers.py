@@ -54,20 +54,121 @@ class TiedDense(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="skae")
-class MeanL1(keras.regularizers.Regularizer):
-    """L1 penalty on activations, averaged over the samples of a batch.
+class SparsityPenalty(keras.layers.Layer):
+    """The identity, adding an L1 penalty on its input to the training loss.
 
-    Keras 3's ``regularizers.L1`` sums over the batch, so its strength would
-    change with ``batch_size``; this one is the mean over samples of
-    ``l1 * sum(|h|)``, as tf.keras 2 computed activity penalties.
+    The penalty is the mean over the samples of a batch of ``l1 * sum(|x|)``.
+    Keras's ``activity_regularizer`` would be simpler, but Keras 3 releases
+    differ on whether they divide it by the batch size; this is the same in
+    all of them.
+
+    Parameters
+    ----------
+    l1 : float
+        Strength of the penalty.
     """
 
-    def __init__(self, l1=0.01):
+    # skae's fast inference may skip the layer (see skae._inference).
+    identity_at_inference = True
+
+    def __init__(self, l1, **kwargs):
+        super().__init__(**kwargs)
         self.l1 = float(l1)
 
-    def __call__(self, x):
-        n_samples = ops.cast(ops.shape(x)[0], x.dtype)
-        return self.l1 * ops.sum(ops.abs(x)) / n_samples
+    def call(self, inputs, training=False):
+        if training:
+            n_samples = ops.cast(ops.shape(inputs)[0], inputs.dtype)
+            self.add_loss(self.l1 * ops.sum(ops.abs(inputs)) / n_samples)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
     def get_config(self):
-        return {"l1": self.l1}
+        return {**super().get_config(), "l1": self.l1}
+
+
+NOISES = ("gaussian", "masking", "salt_and_pepper")
+
+
+def corrupt(x, noise, level, low, high, seed):
+    """Corrupt ``x`` as a denoising autoencoder's training input.
+
+    Parameters
+    ----------
+    x : tensor
+        Clean inputs.
+    noise : {"gaussian", "masking", "salt_and_pepper"}
+        "gaussian" adds normal noise of standard deviation ``level``;
+        "masking" sets each value to zero with probability ``level``;
+        "salt_and_pepper" sets each value, with probability ``level``, to
+        ``low`` or ``high`` (even odds).
+    level : float
+        Standard deviation or probability, as above.
+    low, high : float
+        The range of the training data: corrupted values are clipped to it.
+    seed : keras.random.SeedGenerator
+        Source of randomness; each call draws fresh noise.
+
+    Returns
+    -------
+    tensor
+        The corrupted inputs, of ``x``'s shape and dtype.
+    """
+    shape = ops.shape(x)
+    if noise == "gaussian":
+        corrupted = x + level * keras.random.normal(shape, dtype=x.dtype, seed=seed)
+    elif noise == "masking":
+        corrupted = ops.where(keras.random.uniform(shape, dtype=x.dtype, seed=seed) < level, 0.0, x)
+    elif noise == "salt_and_pepper":
+        hit = keras.random.uniform(shape, dtype=x.dtype, seed=seed) < level
+        salt = keras.random.uniform(shape, dtype=x.dtype, seed=seed) < 0.5
+        corrupted = ops.where(hit, ops.where(salt, high, low), x)
+    else:
+        raise ValueError(f"noise must be one of {NOISES}. Received: noise={noise!r}")
+    return ops.clip(corrupted, low, high)
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class Corruption(keras.layers.Layer):
+    """Corrupts its input during training; the identity at inference.
+
+    Parameters
+    ----------
+    noise, level, low, high
+        As for :func:`corrupt`.
+    seed : int or None
+        Seed of the layer's random generator.
+    """
+
+    # skae's fast inference may skip the layer (see skae._inference).
+    identity_at_inference = True
+
+    def __init__(self, noise, level, low, high, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if noise not in NOISES:
+            raise ValueError(f"noise must be one of {NOISES}. Received: noise={noise!r}")
+        self.noise = noise
+        self.level = float(level)
+        self.low = float(low)
+        self.high = float(high)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        if not training:
+            return inputs
+        return corrupt(inputs, self.noise, self.level, self.low, self.high, self.seed_generator)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "noise": self.noise,
+            "level": self.level,
+            "low": self.low,
+            "high": self.high,
+            "seed": self.seed,
+        }

@@ -6,7 +6,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from skae import DenseAutoencoder
-from skae._layers import MeanL1, TiedDense
+from skae._layers import SparsityPenalty, TiedDense
 
 X = np.random.default_rng(0).normal(size=(100, 12)).astype(np.float32)
 
@@ -21,13 +21,17 @@ def test_tied_layer_and_sparse_penalty_save_and_load_safely(tmp_path):
     assert_allclose(loaded(X).numpy(), ae.predict(X), rtol=1e-5, atol=1e-6)
     tied = [layer for layer in loaded.layers if isinstance(layer, TiedDense)]
     assert len(tied) == 2
-    regularizers = [layer.activity_regularizer for layer in loaded.layers if layer.activity_regularizer]
-    assert len(regularizers) == 1 and isinstance(regularizers[0], MeanL1) and regularizers[0].l1 == 0.01
+    penalties = [layer for layer in loaded.layers if isinstance(layer, SparsityPenalty)]
+    assert len(penalties) == 1 and penalties[0].l1 == 0.01
 
 
-def test_mean_l1_is_the_per_sample_mean():
+def test_sparsity_penalty_is_the_per_sample_mean_while_training():
     h = np.array([[1.0, -2.0], [0.0, 3.0]], dtype=np.float32)
-    assert float(MeanL1(0.5)(h)) == pytest.approx(0.5 * 6 / 2)
+    layer = SparsityPenalty(0.5)
+    np.testing.assert_array_equal(layer(h, training=True), h)
+    assert len(layer.losses) == 1 and float(layer.losses[0]) == pytest.approx(0.5 * 6 / 2)
+    np.testing.assert_array_equal(layer(h), h)
+    assert not layer.losses
 
 
 def test_tied_dense_rejects_bad_units():

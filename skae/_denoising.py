@@ -1,0 +1,143 @@
+"""DenoisingAutoencoder: reconstruct clean inputs from corrupted ones."""
+
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import fill_doc
+from ._dense import DenseAutoencoder
+from ._layers import NOISES, Corruption
+
+
+@fill_doc
+class DenoisingAutoencoder(DenseAutoencoder):
+    """Dense autoencoder trained to undo a corruption of its input.
+
+    During training each batch is corrupted afresh and the network learns to
+    reconstruct the clean batch; ``transform``, ``inverse_transform``,
+    ``predict`` and ``score`` see no noise. ``predict(X_noisy)`` is the
+    denoised X. Corrupted values are clipped to the range of the training
+    data, so that they look like real inputs.
+
+    Read more in ``docs/`` and in DenseAutoencoder, whose architecture this
+    shares.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Width of the code, the output of ``transform``.
+
+    noise : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
+        The corruption. "gaussian" adds normal noise of standard deviation
+        ``noise_level``; "masking" sets each input to zero with probability
+        ``noise_level`` (dropout on the inputs, without rescaling);
+        "salt_and_pepper" sets a fraction ``noise_level`` of the inputs to the
+        minimum or the maximum of the training data, with even odds.
+
+    noise_level : float, default=0.2
+        Standard deviation ("gaussian") or probability (the others).
+
+%(dense_parameters)s
+
+    code_activation : str, default="linear"
+        Activation of the code layer.
+
+%(training_parameters)s
+
+    Attributes
+    ----------
+%(fitted_attributes)s
+
+    output_activation_ : str
+        The output activation used, with "auto" resolved.
+
+    See Also
+    --------
+    DenseAutoencoder : The same network without corruption.
+
+    References
+    ----------
+    P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol, "Extracting and
+    composing robust features with denoising autoencoders", ICML 2008.
+
+    P. Vincent, H. Larochelle, I. Lajoie, Y. Bengio and P.-A. Manzagol,
+    "Stacked denoising autoencoders", JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import DenoisingAutoencoder
+    >>> X = load_digits().data / 16
+    >>> ae = DenoisingAutoencoder(n_components=16, noise_level=0.3, epochs=5, random_state=0).fit(X)
+    >>> noisy = np.clip(X + np.random.default_rng(0).normal(0, 0.3, X.shape), 0, 1)
+    >>> ae.predict(noisy).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints = {
+        **DenseAutoencoder._parameter_constraints,
+        "noise": [StrOptions(set(NOISES))],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        noise="gaussian",
+        noise_level=0.2,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        code_activation="linear",
+        output_activation="auto",
+        tied_weights=False,
+        activity_regularization=0.0,
+        dropout=0.0,
+        epochs="auto",
+        batch_size=32,
+        optimizer="adam",
+        learning_rate=0.001,
+        loss="mse",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+        warm_start=False,
+        **routed_params,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            code_activation=code_activation,
+            output_activation=output_activation,
+            tied_weights=tied_weights,
+            activity_regularization=activity_regularization,
+            dropout=dropout,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            loss=loss,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            callbacks=callbacks,
+            verbose=verbose,
+            random_state=random_state,
+            warm_start=warm_start,
+            **routed_params,
+        )
+        self.noise = noise
+        self.noise_level = noise_level
+
+    def _build_network(self, X):
+        if self.noise != "gaussian" and self.noise_level > 1:
+            raise ValueError(f"noise_level is a probability for noise={self.noise!r}: at most 1. "
+                             f"Received: noise_level={self.noise_level}")
+        encoder, decoder = super()._build_network(X)
+        corruption = Corruption(self.noise, self.noise_level, low=X.min(), high=X.max())
+        return [(corruption, {}), *encoder], decoder

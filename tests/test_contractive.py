@@ -1,0 +1,111 @@
+"""ContractiveAutoencoder: the penalty, its gradient and its bookkeeping."""
+
+import pickle
+
+import keras
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from skae import ContractiveAutoencoder, DenseAutoencoder
+from skae._contractive import ContractiveModel
+
+
+def finite_difference_norms(ae, X, eps=1e-3):
+    """||d transform(x) / d x||_F^2 per sample, by central differences."""
+    X = X.astype(np.float64)
+    norms = np.zeros(len(X))
+    for i in range(X.shape[1]):
+        step = np.zeros_like(X)
+        step[:, i] = eps
+        up = ae.transform((X + step).astype(np.float32)).astype(np.float64)
+        down = ae.transform((X - step).astype(np.float32)).astype(np.float64)
+        norms += (((up - down) / (2 * eps)) ** 2).sum(axis=1)
+    return norms
+
+
+def test_penalty_shrinks_the_jacobian_and_keeps_reconstruction(digits):
+    X_train, X_test, _, _ = digits
+    params = dict(n_components=8, code_activation="sigmoid", epochs=40, random_state=0)
+    plain = DenseAutoencoder(**params).fit(X_train)
+    contractive = ContractiveAutoencoder(contractive_weight=0.001, **params).fit(X_train)
+    held_out = X_test[:60]
+    assert finite_difference_norms(contractive, held_out).mean() < 0.5 * finite_difference_norms(plain, held_out).mean()
+
+    def error(ae):
+        return np.mean((ae.predict(X_test) - X_test) ** 2)
+
+    assert error(contractive) < 1.5 * error(plain)
+
+
+def test_reported_norms_match_finite_differences(small_digits):
+    X_train, X_test = small_digits
+    ae = ContractiveAutoencoder(n_components=4, hidden_layer_sizes=(16,), epochs=2, random_state=0).fit(X_train)
+    assert_allclose(ae.squared_jacobian_norms(X_test[:20]), finite_difference_norms(ae, X_test[:20]), rtol=2e-2)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_closed_form_equals_autodiff_for_one_sigmoid_layer(small_digits, tied):
+    X_train, X_test = small_digits
+    ae = ContractiveAutoencoder(n_components=6, hidden_layer_sizes=(), tied_weights=tied, epochs=2).fit(X_train)
+    model = ae.model_
+    assert model._closed_form_kernel() is not None
+    closed = model.squared_jacobian_norms(X_test).numpy()
+    autodiff = model.squared_jacobian_norms(X_test, closed_form=False).numpy()
+    assert_allclose(closed, autodiff, rtol=1e-4)
+
+
+def test_closed_form_is_only_used_for_one_sigmoid_layer(small_digits):
+    X_train, _ = small_digits
+    deep = ContractiveAutoencoder(n_components=4, hidden_layer_sizes=(8,), epochs=1).fit(X_train)
+    relu = ContractiveAutoencoder(n_components=4, hidden_layer_sizes=(), code_activation="relu", epochs=1).fit(X_train)
+    assert deep.model_._closed_form_kernel() is None and relu.model_._closed_form_kernel() is None
+
+
+@pytest.mark.parametrize("hidden", [(), (16,)])
+def test_penalty_sees_the_current_weights(small_digits, hidden):
+    """A penalty built from weights copied into constants would not move."""
+    X_train, X_test = small_digits
+    ae = ContractiveAutoencoder(n_components=4, hidden_layer_sizes=hidden, contractive_weight=0.1, epochs=1).fit(X_train)
+    batch = X_test[:32]
+    before = float(np.mean(ae.model_.squared_jacobian_norms(batch)))
+    ae.partial_fit(X_train)
+    after = float(np.mean(ae.model_.squared_jacobian_norms(batch)))
+    assert after != pytest.approx(before, rel=1e-3)
+    # ... and what the loss penalises is the Jacobian of today's encoder
+    assert_allclose(ae.model_.squared_jacobian_norms(batch).numpy(), finite_difference_norms(ae, batch), rtol=2e-2)
+
+
+def test_history_reports_the_penalty_next_to_reconstruction(small_digits):
+    X_train, _ = small_digits
+    weight = 0.05
+    ae = ContractiveAutoencoder(n_components=4, contractive_weight=weight, epochs=3, early_stopping=True).fit(X_train)
+    history = ae.history_
+    assert {"loss", "reconstruction_loss", "contractive_loss", "val_loss"} <= set(history)
+    expected = np.add(history["reconstruction_loss"], weight * np.asarray(history["contractive_loss"]))
+    assert_allclose(history["loss"], expected, rtol=1e-4)
+    assert all(value > 0 for value in history["contractive_loss"])
+
+
+def test_norms_are_traced_once(small_digits):
+    X_train, X_test = small_digits
+    ae = ContractiveAutoencoder(n_components=4, epochs=1).fit(X_train)
+    for rows in (1, 5, 50, 1):
+        assert ae.squared_jacobian_norms(X_test[:rows]).shape == (rows,)
+    assert ae._forward["jacobian"].traced.experimental_get_tracing_count() == 1
+
+
+def test_pickle_and_keras_saving_keep_the_penalty(small_digits, tmp_path):
+    X_train, X_test = small_digits
+    ae = ContractiveAutoencoder(n_components=4, contractive_weight=0.02, epochs=1).fit(X_train)
+    loaded = pickle.loads(pickle.dumps(ae))
+    assert isinstance(loaded.model_, ContractiveModel) and loaded.model_.contractive_weight == 0.02
+    assert_allclose(loaded.squared_jacobian_norms(X_test), ae.squared_jacobian_norms(X_test), rtol=1e-6)
+    loaded.set_params(warm_start=True, epochs=1).fit(X_train)
+    assert "contractive_loss" in loaded.history_
+
+    path = tmp_path / "cae.keras"
+    ae.model_.save(path)
+    model = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(model, ContractiveModel)
+    assert_allclose(model.squared_jacobian_norms(X_test).numpy(), ae.squared_jacobian_norms(X_test), rtol=1e-5)
