@@ -5,7 +5,8 @@ and the Keras machinery (building, compiling, training, fast inference,
 pickling) around a network that each family describes in ``_build_network``.
 """
 
-from contextlib import nullcontext
+import logging
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import keras
@@ -166,6 +167,28 @@ class _StopOnNonFiniteLoss(keras.callbacks.Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
             self.model.stop_training = True
+
+
+class _RetracingNoise(logging.Filter):
+    """Drops TensorFlow's warning that tf.functions are "retracing".
+
+    TensorFlow counts traces per code object, so fitting a sixth model (a grid
+    search does) traces Keras's training function "again" and warns, though
+    each model's function is traced only once or twice.
+    """
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_retracing():
+    logger, noise = logging.getLogger("tensorflow"), _RetracingNoise()
+    logger.addFilter(noise)
+    try:
+        yield
+    finally:
+        logger.removeFilter(noise)
 
 
 def _is_routed(name):
@@ -470,9 +493,10 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
             self._fit_callbacks.append(
                 keras.callbacks.EarlyStopping(patience=self.n_iter_no_change, restore_best_weights=True)
             )
-        self._fit_keras_model(
-            X, X, sample_weight=None, warm_start=warm, epochs=epochs, initial_epoch=initial_epoch, **fit_kwargs
-        )
+        with _quiet_retracing():
+            self._fit_keras_model(
+                X, X, sample_weight=None, warm_start=warm, epochs=epochs, initial_epoch=initial_epoch, **fit_kwargs
+            )
         losses = np.asarray(self.history_["loss"], dtype=float)
         if not np.all(np.isfinite(losses)):
             epoch = int(np.argmin(np.isfinite(losses))) + 1

@@ -109,8 +109,10 @@ class ContractiveAutoencoder(DenseAutoencoder):
     code layer (``hidden_layer_sizes=()``), by its closed form
     ``sum_j (h_j (1 - h_j))^2 sum_i W_ij^2``.
 
-    Cost, measured on 2 cores (``benchmarks/run.py``), as time per epoch over
-    a DenseAutoencoder of the same architecture: %(contractive_cost)s
+    The exact penalty costs time. Measured on 2 cores (``benchmarks/run.py``),
+    time per epoch over a DenseAutoencoder of the same architecture: 1.05x
+    for a 64-8 encoder (closed form), 1.7x for 64-128-8 and 9x for 784-256-32
+    (automatic differentiation: one backward pass per code unit).
 
     Parameters
     ----------

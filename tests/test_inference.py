@@ -58,3 +58,11 @@ def test_plain_arrays_and_other_inputs_give_the_same_codes():
     assert_allclose(ae.transform(X[:10].tolist()), expected, rtol=1e-6)
     assert_allclose(ae.transform(X[:10].astype(np.float64)), expected, rtol=1e-6)
     assert_allclose(ae.transform(np.asfortranarray(X[:10])), expected, rtol=1e-6)
+
+
+def test_many_estimators_on_the_traced_path_do_not_warn_of_retracing(caplog):
+    for _ in range(7):
+        ae = DenseAutoencoder(n_components=2, hidden_layer_sizes=(4,), activation="mish", epochs=1).fit(X[:50])
+        ae.transform(X[:3])
+        ae.transform(X[:5])
+    assert "retracing" not in caplog.text
