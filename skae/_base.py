@@ -5,6 +5,7 @@ and the Keras machinery (building, compiling, training, fast inference,
 pickling) around a network that each family describes in ``_build_network``.
 """
 
+import inspect
 import logging
 from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
@@ -191,6 +192,27 @@ def _quiet_retracing():
         logger.removeFilter(noise)
 
 
+def inherit_signature(cls):
+    """Class decorator: ``cls.__init__`` takes its parent's parameters too.
+
+    A family's ``__init__`` declares only its own parameters (new ones, or new
+    defaults) and passes ``*args, **params`` up to its parent's. The decorator
+    gives it the combined signature, which scikit-learn (``get_params``,
+    ``clone``, ``repr``) and ``help`` read, so every parameter is spelled out
+    once, where it is introduced.
+    """
+    own = inspect.signature(cls.__init__).parameters
+    inherited = inspect.signature(cls.__mro__[1].__init__).parameters
+    positional = [p for p in own.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+    if any(p.kind == p.VAR_POSITIONAL for p in own.values()):
+        positional += [p for p in inherited.values() if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+    keyword = [p for p in own.values() if p.kind == p.KEYWORD_ONLY]
+    keyword += [p for p in inherited.values() if p.kind == p.KEYWORD_ONLY and p.name not in own]
+    keyword += [p for p in inherited.values() if p.kind == p.VAR_KEYWORD]
+    cls.__init__.__signature__ = inspect.Signature(positional + keyword)
+    return cls
+
+
 def _is_routed(name):
     return name.partition("__")[0] in ROUTING_PREFIXES and "__" in name
 
@@ -238,18 +260,18 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
     def __init__(
         self,
         *,
-        epochs,
-        batch_size,
-        optimizer,
-        learning_rate,
-        loss,
-        early_stopping,
-        validation_fraction,
-        n_iter_no_change,
-        callbacks,
-        verbose,
-        random_state,
-        warm_start,
+        epochs="auto",
+        batch_size=32,
+        optimizer="adam",
+        learning_rate=0.001,
+        loss="mse",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+        warm_start=False,
         **routed_params,
     ):
         self.epochs = epochs

@@ -9,9 +9,9 @@ from keras import ops
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import fill_doc
-from ._inference import traced_forward
+from ._base import fill_doc, inherit_signature
 from ._dense import DenseAutoencoder
+from ._inference import traced_forward
 from ._layers import TiedDense
 
 
@@ -97,6 +97,7 @@ class ContractiveModel(keras.Model):
 
 
 @fill_doc
+@inherit_signature
 class ContractiveAutoencoder(DenseAutoencoder):
     """Dense autoencoder whose code resists small moves of its input.
 
@@ -173,55 +174,8 @@ class ContractiveAutoencoder(DenseAutoencoder):
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        contractive_weight=0.001,
-        hidden_layer_sizes=(128,),
-        activation="relu",
-        code_activation="sigmoid",
-        output_activation="auto",
-        tied_weights=False,
-        activity_regularization=0.0,
-        dropout=0.0,
-        epochs="auto",
-        batch_size=32,
-        optimizer="adam",
-        learning_rate=0.001,
-        loss="mse",
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        callbacks=None,
-        verbose=0,
-        random_state=None,
-        warm_start=False,
-        **routed_params,
-    ):
-        super().__init__(
-            n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            code_activation=code_activation,
-            output_activation=output_activation,
-            tied_weights=tied_weights,
-            activity_regularization=activity_regularization,
-            dropout=dropout,
-            epochs=epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            loss=loss,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            callbacks=callbacks,
-            verbose=verbose,
-            random_state=random_state,
-            warm_start=warm_start,
-            **routed_params,
-        )
+    def __init__(self, *args, contractive_weight=0.001, code_activation="sigmoid", **params):
+        super().__init__(*args, code_activation=code_activation, **params)
         self.contractive_weight = contractive_weight
 
     def _make_model(self, inputs, outputs, encoder_steps):

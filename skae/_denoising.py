@@ -4,12 +4,13 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import fill_doc
+from ._base import fill_doc, inherit_signature
 from ._dense import DenseAutoencoder
 from ._layers import NOISES, Corruption
 
 
 @fill_doc
+@inherit_signature
 class DenoisingAutoencoder(DenseAutoencoder):
     """Dense autoencoder trained to undo a corruption of its input.
 
@@ -81,56 +82,8 @@ class DenoisingAutoencoder(DenseAutoencoder):
         "noise_level": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        noise="gaussian",
-        noise_level=0.2,
-        hidden_layer_sizes=(128,),
-        activation="relu",
-        code_activation="linear",
-        output_activation="auto",
-        tied_weights=False,
-        activity_regularization=0.0,
-        dropout=0.0,
-        epochs="auto",
-        batch_size=32,
-        optimizer="adam",
-        learning_rate=0.001,
-        loss="mse",
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        callbacks=None,
-        verbose=0,
-        random_state=None,
-        warm_start=False,
-        **routed_params,
-    ):
-        super().__init__(
-            n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            code_activation=code_activation,
-            output_activation=output_activation,
-            tied_weights=tied_weights,
-            activity_regularization=activity_regularization,
-            dropout=dropout,
-            epochs=epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            loss=loss,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            callbacks=callbacks,
-            verbose=verbose,
-            random_state=random_state,
-            warm_start=warm_start,
-            **routed_params,
-        )
+    def __init__(self, *args, noise="gaussian", noise_level=0.2, **params):
+        super().__init__(*args, **params)
         self.noise = noise
         self.noise_level = noise_level
 

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import keras
 from sklearn.utils._param_validation import Interval
 
-from ._base import DOCS, BaseAutoencoder, fill_doc
+from ._base import DOCS, BaseAutoencoder, fill_doc, inherit_signature
 from ._layers import SparsityPenalty, TiedDense
 
 DOCS["dense_parameters"] = """\
@@ -35,6 +35,7 @@ DOCS["dense_parameters"] = """\
 
 
 @fill_doc
+@inherit_signature
 class DenseAutoencoder(BaseAutoencoder):
     """Autoencoder of fully connected layers, a non-linear drop-in for PCA.
 
@@ -112,35 +113,9 @@ class DenseAutoencoder(BaseAutoencoder):
         tied_weights=False,
         activity_regularization=0.0,
         dropout=0.0,
-        epochs="auto",
-        batch_size=32,
-        optimizer="adam",
-        learning_rate=0.001,
-        loss="mse",
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        callbacks=None,
-        verbose=0,
-        random_state=None,
-        warm_start=False,
-        **routed_params,
+        **params,
     ):
-        super().__init__(
-            epochs=epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            loss=loss,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            callbacks=callbacks,
-            verbose=verbose,
-            random_state=random_state,
-            warm_start=warm_start,
-            **routed_params,
-        )
+        super().__init__(**params)
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation

@@ -8,9 +8,9 @@ weights copied out once after ``fit``; any other chain runs through one
 retrace. Both give the Keras model's numbers (see tests/test_inference.py).
 """
 
-import keras
 import functools
 
+import keras
 import numpy as np
 import tensorflow as tf
 from scipy.special import erf, expit

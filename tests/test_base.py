@@ -287,3 +287,23 @@ def test_tensorboard_callback_writes_logs(small_digits, tmp_path):
     ae.fit(X_train)
     assert list((tmp_path / "cls").rglob("events.out.tfevents.*"))
     assert pickle.loads(pickle.dumps(ae)).transform(X_train).shape == (len(X_train), 2)
+
+
+def test_families_take_their_parents_parameters_by_signature():
+    import inspect
+
+    from skae import ContractiveAutoencoder, DenoisingAutoencoder
+
+    dense = list(inspect.signature(DenseAutoencoder).parameters)
+    assert dense[0] == "n_components" and dense[-1] == "routed_params" and "epochs" in dense
+    denoising = inspect.signature(DenoisingAutoencoder).parameters
+    assert list(denoising)[:3] == ["n_components", "noise", "noise_level"]
+    assert set(dense) <= set(denoising)
+    contractive = inspect.signature(ContractiveAutoencoder).parameters
+    assert contractive["code_activation"].default == "sigmoid"
+    assert list(contractive).count("code_activation") == 1
+
+    ae = DenoisingAutoencoder(5, noise="masking", hidden_layer_sizes=(7,), epochs=2)
+    assert (ae.n_components, ae.noise, ae.hidden_layer_sizes, ae.epochs) == (5, "masking", (7,), 2)
+    assert clone(ae).get_params() == ae.get_params()
+    assert " ".join(repr(ae).split()) == "DenoisingAutoencoder(epochs=2, hidden_layer_sizes=(7,), n_components=5, noise='masking')"
