@@ -17,6 +17,7 @@ _ESTIMATORS = {
     "DenseAutoencoder": "skae._dense",
     "DenoisingAutoencoder": "skae._denoising",
     "ContractiveAutoencoder": "skae._contractive",
+    "ConvAutoencoder": "skae._conv",
 }
 
 __all__ = sorted(_ESTIMATORS)

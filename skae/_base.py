@@ -257,6 +257,9 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
 
     _routing_prefixes = ROUTING_PREFIXES
 
+    # Whether X may have more than two dimensions (images).
+    _accepts_images = False
+
     def __init__(
         self,
         *,
@@ -332,7 +335,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
             # passes all its checks but one: its values must be finite.
             assert_all_finite(X, input_name="X")
         else:
-            X = validate_data(self, X, reset=reset, dtype="numeric")
+            X = validate_data(self, X, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
         return X.astype(np.float32, copy=False)
 
     def _is_plain_float_matrix(self, X):
@@ -414,13 +417,19 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
     def _fit(self, X, *, partial):
         """Validate X, build the network unless it is kept, train it.
 
-        Returns the validated X. On any error the estimator is left unfitted.
+        Returns the validated X. On any error the estimator is left unfitted,
+        except that bad data for a fitted network to go on with change nothing.
         """
         self._check_routed_params()
         keep = (partial or self.warm_start) and self.__sklearn_is_fitted__()
         if not keep:
             self._forget()
-        X = self._validate_X(X, reset=not keep)
+        try:
+            X = self._validate_X(X, reset=not keep)
+        except BaseException:
+            if not keep:
+                self._forget()  # validation may have set n_features_in_
+            raise
         try:
             if not keep:
                 self._random_state = self._draw_seed()
@@ -587,7 +596,12 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
                 "transform's output)."
             )
         codes = codes.reshape((len(codes), *self.decoder_.input_shape[1:]))
-        return self._forward["decoder"](codes)
+        return self._to_input_layout(self._forward["decoder"](codes))
+
+    def _to_input_layout(self, X):
+        """Network outputs in the layout of fit's X: a family that reshapes X
+        for its network reshapes back here."""
+        return X
 
     def predict(self, X):
         """Reconstruct X: ``inverse_transform(transform(X))`` in one pass.
@@ -603,7 +617,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
             The reconstruction of each sample.
         """
         check_is_fitted(self)
-        return self._forward["model"](self._validate_X(X, reset=False))
+        return self._to_input_layout(self._forward["model"](self._validate_X(X, reset=False)))
 
     def score_samples(self, X):
         """Negative mean squared reconstruction error of each sample.

@@ -306,4 +306,5 @@ def test_families_take_their_parents_parameters_by_signature():
     ae = DenoisingAutoencoder(5, noise="masking", hidden_layer_sizes=(7,), epochs=2)
     assert (ae.n_components, ae.noise, ae.hidden_layer_sizes, ae.epochs) == (5, "masking", (7,), 2)
     assert clone(ae).get_params() == ae.get_params()
-    assert " ".join(repr(ae).split()) == "DenoisingAutoencoder(epochs=2, hidden_layer_sizes=(7,), n_components=5, noise='masking')"
+    expected = "DenoisingAutoencoder(epochs=2, hidden_layer_sizes=(7,), n_components=5, noise='masking')"
+    assert " ".join(repr(ae).split()) == expected

@@ -1,0 +1,248 @@
+"""ConvAutoencoder: convolutional autoencoders for images of any size."""
+
+import math
+from numbers import Integral
+
+import keras
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseAutoencoder, fill_doc, inherit_signature
+
+
+@fill_doc
+@inherit_signature
+class ConvAutoencoder(BaseAutoencoder):
+    """Convolutional autoencoder: Conv2D blocks down, the mirror image up.
+
+    Each encoder block is a 'same'-padded convolution followed by a halving
+    of the image (max pooling, or the convolution's own stride 2); the decoder
+    doubles the image back (nearest-neighbour upsampling and a convolution, or
+    a transposed convolution) and ends with a convolution to the input's
+    channels. Images whose sides are not multiples of ``2 ** len(filters)``
+    are zero-padded on the way in and cropped on the way out, so the
+    reconstruction has the input's size exactly.
+
+    ``transform`` always returns a 2-D array (n_samples, code size): the
+    flattened feature map, or ``n_components`` values when a dense bottleneck
+    is asked for.
+
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Width of a dense code layer after the convolutions. None keeps the
+        spatial code, of ``(h / 2**d) * (w / 2**d) * filters[-1]`` values
+        (sides rounded up) for ``d = len(filters)`` blocks.
+
+    image_shape : tuple of int or None, default=None
+        ``(h, w)`` or ``(h, w, c)``, to read a flat X of ``h * w * c`` columns
+        (the output of scikit-learn transformers) as images. One side may be
+        -1, as in ``numpy.reshape``: ``(1, -1)`` reads each row as a
+        one-pixel-high image. X given as (n, h, w) or (n, h, w, c) needs
+        none. ``inverse_transform`` and ``predict`` return the layout ``fit``
+        was given.
+
+    filters : tuple of int, default=(16, 8)
+        Filters of each encoder block, input side first.
+
+    kernel_size : int, default=3
+        Side of the convolution kernels.
+
+    pooling : {"max", "strided"}, default="max"
+        How each encoder block halves the image.
+
+    upsampling : {"nearest", "transposed"}, default="nearest"
+        How each decoder block doubles it.
+
+    activation : str, default="relu"
+        Activation of the hidden convolutions.
+
+    code_activation : str, default="linear"
+        Activation of the dense code layer, when ``n_components`` is set.
+
+    output_activation : str, default="auto"
+        Activation of the reconstruction: "auto" is "sigmoid" when the
+        training data lie in [0, 1] and "linear" otherwise.
+
+%(training_parameters)s
+
+    Attributes
+    ----------
+%(fitted_attributes)s
+
+    image_shape_ : tuple of int
+        ``(h, w, c)`` of the images the network sees.
+
+    sample_shape_ : tuple of int
+        Shape of one sample of fit's X: the layout ``predict`` and
+        ``inverse_transform`` return.
+
+    output_activation_ : str
+        The output activation used, with "auto" resolved.
+
+    See Also
+    --------
+    DenseAutoencoder : Fully connected, for data that are not images.
+
+    References
+    ----------
+    J. Masci, U. Meier, D. Ciresan and J. Schmidhuber, "Stacked convolutional
+    auto-encoders for hierarchical feature extraction", ICANN 2011.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import ConvAutoencoder
+    >>> X = load_digits().data / 16
+    >>> ae = ConvAutoencoder(image_shape=(8, 8), epochs=2, random_state=0).fit(X)
+    >>> ae.image_shape_
+    (8, 8, 1)
+    >>> ae.transform(X[:3]).shape
+    (3, 32)
+    >>> ae.predict(X[:3]).shape
+    (3, 64)
+    """
+
+    _parameter_constraints = {
+        **BaseAutoencoder._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "image_shape": ["array-like", None],
+        "filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"max", "strided"})],
+        "upsampling": [StrOptions({"nearest", "transposed"})],
+        "activation": [str],
+        "code_activation": [str],
+        "output_activation": [str],
+    }
+
+    _accepts_images = True
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        image_shape=None,
+        filters=(16, 8),
+        kernel_size=3,
+        pooling="max",
+        upsampling="nearest",
+        activation="relu",
+        code_activation="linear",
+        output_activation="auto",
+        **params,
+    ):
+        super().__init__(**params)
+        self.n_components = n_components
+        self.image_shape = image_shape
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.upsampling = upsampling
+        self.activation = activation
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+
+    # -- images in, images out ------------------------------------------------
+
+    def _validate_X(self, X, *, reset):
+        X = super()._validate_X(X, reset=reset)
+        if reset:
+            self.sample_shape_ = X.shape[1:]
+            self.image_shape_ = self._resolve_image_shape(X.shape[1:])
+        elif X.shape[1:] != self.sample_shape_:
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was fitted on samples "
+                f"of shape {self.sample_shape_} (images of shape {self.image_shape_})."
+            )
+        return X.reshape((len(X), *self.image_shape_))
+
+    def _resolve_image_shape(self, sample_shape):
+        """(h, w, c) from the shape of one sample of X and ``image_shape``."""
+        if len(sample_shape) > 3:
+            raise ValueError(
+                f"X must be (n, features), (n, h, w) or (n, h, w, c). Received: X.ndim={len(sample_shape) + 1}"
+            )
+        if self.image_shape is None:
+            if len(sample_shape) == 1:
+                raise ValueError(
+                    f"X is flat, with {sample_shape[0]} features: pass image_shape=(h, w) or (h, w, c) "
+                    "to read it as images, or X of shape (n, h, w) or (n, h, w, c)."
+                )
+            return (*sample_shape, 1)[:3]
+
+        shape = tuple(int(side) for side in self.image_shape)
+        if len(shape) not in (2, 3) or shape.count(-1) > 1 or any(side < 1 and side != -1 for side in shape):
+            raise ValueError(
+                f"image_shape must be (h, w) or (h, w, c), with one side -1 at most. Received: {self.image_shape}"
+            )
+        if len(shape) == 2:
+            shape += (1,) if -1 in shape else (-1,)  # the channels, unless a side is unknown
+        size, known = math.prod(sample_shape), math.prod(side for side in shape if side != -1)
+        if size % known or (-1 not in shape and size != known):
+            raise ValueError(f"Samples of {size} values cannot be read as images of image_shape={self.image_shape}.")
+        shape = tuple(size // known if side == -1 else side for side in shape)
+        if len(sample_shape) > 1 and shape != (*sample_shape, 1)[:3]:
+            raise ValueError(f"X holds images of shape {sample_shape}, but image_shape={self.image_shape}.")
+        return shape
+
+    def _to_input_layout(self, X):
+        return X.reshape((len(X), *self.sample_shape_))
+
+    # -- the network -------------------------------------------------------------
+
+    def _build_network(self, X):
+        height, width, channels = self.image_shape_
+        depth = len(self.filters)
+        if not all(isinstance(f, Integral) and f >= 1 for f in self.filters) or depth == 0:
+            raise ValueError(f"filters must be positive integers, one per block. Received: filters={self.filters!r}")
+        scale = 2**depth
+        if scale > 2 * max(height, width):
+            raise ValueError(
+                f"filters={tuple(self.filters)} asks for {depth} halvings, too deep for images of "
+                f"{height} x {width} (n_features={self.n_features_in_}): at most "
+                f"{int(math.log2(2 * max(height, width)))} blocks."
+            )
+        self.output_activation_ = self.output_activation
+        if self.output_activation == "auto":
+            self.output_activation_ = "sigmoid" if X.min() >= 0 and X.max() <= 1 else "linear"
+
+        # Pad to multiples of 2**depth on the way in, crop on the way out.
+        pad_h, pad_w = -height % scale, -width % scale
+        padding = ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2))
+        encoder = [(keras.layers.ZeroPadding2D(padding), {})] if pad_h or pad_w else []
+        for n_filters in self.filters:
+            encoder += self._down(n_filters)
+        spatial = ((height + pad_h) // scale, (width + pad_w) // scale, self.filters[-1])
+
+        decoder = []
+        if self.n_components is not None:
+            encoder += [
+                (keras.layers.Flatten(), {}),
+                (keras.layers.Dense(self.n_components, activation=self.code_activation), {}),
+            ]
+            decoder += [
+                (keras.layers.Dense(math.prod(spatial), activation=self.activation), {}),
+                (keras.layers.Reshape(spatial), {}),
+            ]
+        for n_filters in reversed(self.filters):
+            decoder += self._up(n_filters)
+        decoder.append((self._conv(channels, self.output_activation_), {}))
+        if pad_h or pad_w:
+            decoder.append((keras.layers.Cropping2D(padding), {}))
+        return encoder, decoder
+
+    def _conv(self, n_filters, activation, strides=1):
+        return keras.layers.Conv2D(n_filters, self.kernel_size, strides=strides, padding="same", activation=activation)
+
+    def _down(self, n_filters):
+        if self.pooling == "strided":
+            return [(self._conv(n_filters, self.activation, strides=2), {})]
+        return [(self._conv(n_filters, self.activation), {}), (keras.layers.MaxPooling2D(2, padding="same"), {})]
+
+    def _up(self, n_filters):
+        if self.upsampling == "transposed":
+            layer = keras.layers.Conv2DTranspose(
+                n_filters, self.kernel_size, strides=2, padding="same", activation=self.activation
+            )
+            return [(layer, {})]
+        return [(keras.layers.UpSampling2D(2), {}), (self._conv(n_filters, self.activation), {})]

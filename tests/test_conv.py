@@ -1,0 +1,110 @@
+"""ConvAutoencoder: layouts, image sizes, errors and quality."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.decomposition import PCA
+
+from skae import ConvAutoencoder
+
+RNG = np.random.default_rng(0)
+FAST = dict(epochs=1, filters=(4, 2), batch_size=16)
+
+
+@pytest.mark.parametrize(
+    "sample_shape, image_shape, network_shape",
+    [
+        ((28, 28), None, (28, 28, 1)),
+        ((8, 8, 1), None, (8, 8, 1)),
+        ((7, 9), None, (7, 9, 1)),
+        ((32, 32, 3), None, (32, 32, 3)),
+        ((64,), (8, 8), (8, 8, 1)),
+        ((63,), (7, 9), (7, 9, 1)),
+        ((3072,), (32, 32, 3), (32, 32, 3)),
+        ((3072,), (32, 32), (32, 32, 3)),
+        ((12,), (1, -1), (1, 12, 1)),
+        ((12,), (-1, 4), (3, 4, 1)),
+    ],
+)
+def test_layouts_and_sizes_round_trip(sample_shape, image_shape, network_shape):
+    X = RNG.random((40, *sample_shape), dtype=np.float32)
+    ae = ConvAutoencoder(image_shape=image_shape, **FAST).fit(X)
+    assert ae.image_shape_ == network_shape and ae.sample_shape_ == sample_shape
+    codes = ae.transform(X)
+    h, w = (-(-side // 4) for side in network_shape[:2])  # two halvings, sides rounded up
+    assert codes.shape == (40, h * w * 2) == (40, ae.n_components_)
+    assert len(ae.get_feature_names_out()) == codes.shape[1]
+    assert ae.inverse_transform(codes).shape == X.shape
+    assert ae.predict(X).shape == X.shape
+    assert ae.model_.output_shape[1:] == network_shape
+
+
+def test_dense_bottleneck_gives_n_components():
+    X = RNG.random((30, 7, 9), dtype=np.float32)
+    ae = ConvAutoencoder(n_components=5, **FAST).fit(X)
+    assert ae.transform(X).shape == (30, 5)
+    assert ae.inverse_transform(ae.transform(X)).shape == X.shape
+
+
+@pytest.mark.parametrize("pooling, upsampling", [("strided", "nearest"), ("max", "transposed")])
+def test_pooling_and_upsampling_options(pooling, upsampling):
+    X = RNG.random((30, 7, 9), dtype=np.float32)
+    ae = ConvAutoencoder(pooling=pooling, upsampling=upsampling, **FAST).fit(X)
+    assert ae.predict(X).shape == X.shape
+    layers = {type(layer).__name__ for layer in ae.model_.layers}
+    assert ("MaxPooling2D" in layers) == (pooling == "max")
+    assert ("Conv2DTranspose" in layers) == (upsampling == "transposed")
+
+
+def test_matches_keras_and_is_traced_once():
+    X = RNG.random((50, 8, 8), dtype=np.float32)
+    ae = ConvAutoencoder(**FAST).fit(X)
+    assert_allclose(ae.transform(X), ae.encoder_(X[..., None]).numpy().reshape(50, -1), rtol=1e-5, atol=1e-6)
+    assert_allclose(ae.predict(X), ae.model_(X[..., None]).numpy()[..., 0], rtol=1e-5, atol=1e-6)
+    for rows in (1, 3, 50):
+        ae.transform(X[:rows])
+    assert ae._forward["encoder"].traced.experimental_get_tracing_count() == 1
+
+
+def test_beats_pca_at_equal_code_size_on_digits(digits):
+    X_train, X_test, _, _ = digits
+    k = 16
+    ae = ConvAutoencoder(n_components=k, image_shape=(8, 8), filters=(32,), random_state=0).fit(X_train)
+    pca = PCA(k).fit(X_train)
+    ae_error = np.mean((ae.predict(X_test) - X_test) ** 2)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    assert ae_error < pca_error
+
+
+def test_three_channel_images_train():
+    X = RNG.random((60, 32, 32, 3), dtype=np.float32)
+    ae = ConvAutoencoder(filters=(8, 4), epochs=3, random_state=0).fit(X)
+    assert ae.history_["loss"][-1] < ae.history_["loss"][0]
+    assert ae.transform(X).shape == (60, 8 * 8 * 4)
+
+
+@pytest.mark.parametrize(
+    "X, params, message",
+    [
+        (RNG.random((10, 64)), {}, "X is flat, with 64 features: pass image_shape"),
+        (RNG.random((10, 64)), {"image_shape": (7, 7)}, "cannot be read as images of image_shape=\\(7, 7\\)"),
+        (RNG.random((10, 8, 8)), {"image_shape": (4, 16)}, "X holds images of shape \\(8, 8\\)"),
+        (RNG.random((10, 64)), {"image_shape": (-1, -1)}, "one side -1 at most"),
+        (RNG.random((10, 2, 2, 2, 2)), {}, "X.ndim=5"),
+        (RNG.random((10, 8, 8)), {"filters": (4, 4, 4, 4, 4)}, "too deep for images of 8 x 8"),
+        (RNG.random((10, 8, 8)), {"filters": ()}, "filters must be positive integers"),
+    ],
+)
+def test_bad_images_and_architectures_are_rejected(X, params, message):
+    ae = ConvAutoencoder(epochs=1, **params)
+    with pytest.raises(ValueError, match=message):
+        ae.fit(X)
+    assert not hasattr(ae, "model_") and not hasattr(ae, "n_features_in_")
+
+
+def test_images_of_another_size_after_fit_are_rejected():
+    ae = ConvAutoencoder(**FAST).fit(RNG.random((20, 8, 8)))
+    with pytest.raises(ValueError, match="fitted on samples of shape \\(8, 8\\)"):
+        ae.transform(RNG.random((5, 8, 9)))
+    with pytest.raises(ValueError, match="X has 7 features, but ConvAutoencoder is expecting 8"):
+        ae.transform(RNG.random((5, 7, 8)))
