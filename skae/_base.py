@@ -222,6 +222,13 @@ def auto_epochs(n_samples):
     return int(np.clip(np.ceil(AUTO_EPOCH_SAMPLES / n_samples), *AUTO_EPOCH_RANGE))
 
 
+def resolve_output_activation(activation, X):
+    """``output_activation="auto"``: sigmoid for data in [0, 1], else linear."""
+    if activation != "auto":
+        return activation
+    return "sigmoid" if X.min() >= 0 and X.max() <= 1 else "linear"
+
+
 def chain(tensor, steps):
     """Apply ``[(layer, call_kwargs), ...]`` in order."""
     for layer, kwargs in steps:

@@ -6,7 +6,7 @@ from numbers import Integral
 import keras
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder, fill_doc, inherit_signature
+from ._base import BaseAutoencoder, fill_doc, inherit_signature, resolve_output_activation
 
 
 @fill_doc
@@ -202,9 +202,7 @@ class ConvAutoencoder(BaseAutoencoder):
                 f"{height} x {width} (n_features={self.n_features_in_}): at most "
                 f"{int(math.log2(2 * max(height, width)))} blocks."
             )
-        self.output_activation_ = self.output_activation
-        if self.output_activation == "auto":
-            self.output_activation_ = "sigmoid" if X.min() >= 0 and X.max() <= 1 else "linear"
+        self.output_activation_ = resolve_output_activation(self.output_activation, X)
 
         # Pad to multiples of 2**depth on the way in, crop on the way out.
         pad_h, pad_w = -height % scale, -width % scale

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import keras
 from sklearn.utils._param_validation import Interval
 
-from ._base import DOCS, BaseAutoencoder, fill_doc, inherit_signature
+from ._base import DOCS, BaseAutoencoder, fill_doc, inherit_signature, resolve_output_activation
 from ._layers import SparsityPenalty, TiedDense
 
 DOCS["dense_parameters"] = """\
@@ -136,11 +136,6 @@ class DenseAutoencoder(BaseAutoencoder):
             raise ValueError(f"n_components={self.n_components} must be at most n_features={n_features}.")
         return [int(size) for size in sizes]
 
-    def _resolve_output_activation(self, X):
-        if self.output_activation != "auto":
-            return self.output_activation
-        return "sigmoid" if X.min() >= 0 and X.max() <= 1 else "linear"
-
     def _layer(self, units, activation):
         if self.tied_weights:
             return [(TiedDense(units), {}), (keras.layers.Activation(activation), {})]
@@ -151,7 +146,7 @@ class DenseAutoencoder(BaseAutoencoder):
 
     def _build_network(self, X):
         hidden = self._check_architecture(X.shape[1])
-        self.output_activation_ = self._resolve_output_activation(X)
+        self.output_activation_ = resolve_output_activation(self.output_activation, X)
         encoder = []
         for units in hidden:
             encoder += self._layer(units, self.activation) + self._dropout()
