@@ -316,7 +316,8 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
         return {**super().get_params(deep=deep), **self._extra_params()}
 
     def set_params(self, **params):
-        extra = {k: v for k, v in params.items() if _is_routed(k) or k in self._extra_params()}
+        stored = self._extra_params()
+        extra = {k: v for k, v in params.items() if _is_routed(k) or k in stored}
         vars(self).update(extra)
         return super().set_params(**{k: v for k, v in params.items() if k not in extra})
 
