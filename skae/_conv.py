@@ -14,13 +14,14 @@ from ._base import BaseAutoencoder, fill_doc, inherit_signature, resolve_output_
 class ConvAutoencoder(BaseAutoencoder):
     """Convolutional autoencoder: Conv2D blocks down, the mirror image up.
 
-    Each encoder block is a 'same'-padded convolution followed by a halving
-    of the image (max pooling, or the convolution's own stride 2); the decoder
-    doubles the image back (nearest-neighbour upsampling and a convolution, or
-    a transposed convolution) and ends with a convolution to the input's
-    channels. Images whose sides are not multiples of ``2 ** len(filters)``
-    are zero-padded on the way in and cropped on the way out, so the
-    reconstruction has the input's size exactly.
+    Each encoder block is a 'same'-padded convolution that halves the image
+    (by its own stride 2, or by max pooling after it); each decoder block
+    doubles the image back (a transposed convolution, or nearest-neighbour
+    upsampling and a convolution) and gives back the width its encoder block
+    was given. A last convolution maps to the input's channels. Images whose
+    sides are not multiples of ``2 ** len(filters)`` are zero-padded on the
+    way in and cropped on the way out, so the reconstruction has the input's
+    size exactly.
 
     ``transform`` always returns a 2-D array (n_samples, code size): the
     flattened feature map, or ``n_components`` values when a dense bottleneck
@@ -41,23 +42,31 @@ class ConvAutoencoder(BaseAutoencoder):
         none. ``inverse_transform`` and ``predict`` return the layout ``fit``
         was given.
 
-    filters : tuple of int, default=(16, 8)
-        Filters of each encoder block, input side first.
+    filters : tuple of int, default=(32, 64, 8)
+        Filters of each encoder block, input side first. Without
+        ``n_components``, the last entry is the number of channels of the
+        spatial code: 28 x 28 images give a 4 x 4 x 8 code by default. The
+        decoder mirrors the encoder.
 
     kernel_size : int, default=3
         Side of the convolution kernels.
 
-    pooling : {"max", "strided"}, default="max"
-        How each encoder block halves the image.
+    pooling : {"strided", "max"}, default="strided"
+        How each encoder block halves the image: a convolution of stride 2,
+        or a convolution followed by 2 x 2 max pooling.
 
-    upsampling : {"nearest", "transposed"}, default="nearest"
-        How each decoder block doubles it.
+    upsampling : {"transposed", "nearest"}, default="transposed"
+        How each decoder block doubles it: a transposed convolution of
+        stride 2, or nearest-neighbour upsampling followed by a convolution.
+        Strided and transposed convolutions learn how to resize, and
+        reconstruct better than pooling and nearest-neighbour upsampling.
 
     activation : str, default="relu"
         Activation of the hidden convolutions.
 
     code_activation : str, default="linear"
-        Activation of the dense code layer, when ``n_components`` is set.
+        Activation of the code: the dense code layer when ``n_components``
+        is set, else the last encoder convolution.
 
     output_activation : str, default="auto"
         Activation of the reconstruction: "auto" is "sigmoid" when the
@@ -97,7 +106,7 @@ class ConvAutoencoder(BaseAutoencoder):
     >>> ae.image_shape_
     (8, 8, 1)
     >>> ae.transform(X[:3]).shape
-    (3, 32)
+    (3, 8)
     >>> ae.predict(X[:3]).shape
     (3, 64)
     """
@@ -122,10 +131,10 @@ class ConvAutoencoder(BaseAutoencoder):
         n_components=None,
         *,
         image_shape=None,
-        filters=(16, 8),
+        filters=(32, 64, 8),
         kernel_size=3,
-        pooling="max",
-        upsampling="nearest",
+        pooling="strided",
+        upsampling="transposed",
         activation="relu",
         code_activation="linear",
         output_activation="auto",
@@ -208,9 +217,12 @@ class ConvAutoencoder(BaseAutoencoder):
         pad_h, pad_w = -height % scale, -width % scale
         padding = ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2))
         encoder = [(keras.layers.ZeroPadding2D(padding), {})] if pad_h or pad_w else []
-        for n_filters in self.filters:
-            encoder += self._down(n_filters)
-        spatial = ((height + pad_h) // scale, (width + pad_w) // scale, self.filters[-1])
+        filters = tuple(self.filters)
+        for n_filters in filters[:-1]:
+            encoder += self._down(n_filters, self.activation)
+        # Without a dense bottleneck, the last block's output is the code.
+        encoder += self._down(filters[-1], self.activation if self.n_components else self.code_activation)
+        spatial = ((height + pad_h) // scale, (width + pad_w) // scale, filters[-1])
 
         decoder = []
         if self.n_components is not None:
@@ -222,7 +234,8 @@ class ConvAutoencoder(BaseAutoencoder):
                 (keras.layers.Dense(math.prod(spatial), activation=self.activation), {}),
                 (keras.layers.Reshape(spatial), {}),
             ]
-        for n_filters in reversed(self.filters):
+        # The mirror image: each block gives back the width its encoder block was given.
+        for n_filters in (*filters[-2::-1], filters[0]):
             decoder += self._up(n_filters)
         decoder.append((self._conv(channels, self.output_activation_), {}))
         if pad_h or pad_w:
@@ -232,10 +245,10 @@ class ConvAutoencoder(BaseAutoencoder):
     def _conv(self, n_filters, activation, strides=1):
         return keras.layers.Conv2D(n_filters, self.kernel_size, strides=strides, padding="same", activation=activation)
 
-    def _down(self, n_filters):
+    def _down(self, n_filters, activation):
         if self.pooling == "strided":
-            return [(self._conv(n_filters, self.activation, strides=2), {})]
-        return [(self._conv(n_filters, self.activation), {}), (keras.layers.MaxPooling2D(2, padding="same"), {})]
+            return [(self._conv(n_filters, activation, strides=2), {})]
+        return [(self._conv(n_filters, activation), {}), (keras.layers.MaxPooling2D(2, padding="same"), {})]
 
     def _up(self, n_filters):
         if self.upsampling == "transposed":

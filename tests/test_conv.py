@@ -66,14 +66,33 @@ def test_matches_keras_and_is_traced_once():
     assert ae._forward["encoder"].traced.experimental_get_tracing_count() == 1
 
 
-def test_beats_pca_at_equal_code_size_on_digits(digits):
+@pytest.mark.parametrize(
+    "params",
+    [{"filters": (32, 4)}, {"n_components": 16, "filters": (32,)}],
+    ids=["spatial code 2x2x4", "dense code 16"],
+)
+def test_beats_pca_at_equal_code_size_on_digits(digits, params):
     X_train, X_test, _, _ = digits
-    k = 16
-    ae = ConvAutoencoder(n_components=k, image_shape=(8, 8), filters=(32,), random_state=0).fit(X_train)
-    pca = PCA(k).fit(X_train)
+    ae = ConvAutoencoder(image_shape=(8, 8), random_state=0, **params).fit(X_train)
+    assert ae.n_components_ == 16
+    pca = PCA(16).fit(X_train)
     ae_error = np.mean((ae.predict(X_test) - X_test) ** 2)
     pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
     assert ae_error < pca_error
+
+
+@pytest.mark.parametrize("n_components, code_activation", [(None, "linear"), (3, "relu")])
+def test_decoder_mirrors_encoder(n_components, code_activation):
+    X = RNG.random((20, 8, 8, 2), dtype=np.float32)
+    ae = ConvAutoencoder(n_components, filters=(4, 6, 3), epochs=1).fit(X)
+    encoder_convs = [layer for layer in ae.encoder_.layers if type(layer).__name__ == "Conv2D"]
+    decoder_convs = [layer for layer in ae.decoder_.layers if "Conv2D" in type(layer).__name__]
+    assert [layer.filters for layer in encoder_convs] == [4, 6, 3]
+    assert [layer.filters for layer in decoder_convs] == [6, 4, 4, 2]  # back to the input's 2 channels
+    assert [layer.strides for layer in encoder_convs] == [(2, 2)] * 3
+    # the code is linear when it is the last convolution's output, else the dense layer is the code
+    assert encoder_convs[-1].activation.__name__ == code_activation
+    assert decoder_convs[-1].activation.__name__ == ae.output_activation_ == "sigmoid"
 
 
 def test_three_channel_images_train():
