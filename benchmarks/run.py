@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # everything (about 5 minutes on 2 cores)
     python benchmarks/run.py --quick    # smaller data, for a smoke run
+    python benchmarks/run.py --only conv  # one part: fit, transform, contractive, conv
 
 (a) fit: skae's fit time over a raw Keras fit of the same architecture,
     epochs and batch size (Keras's default compile, and with skae's
@@ -11,6 +12,11 @@
     against PCA.transform and keras.Model.predict.
 (c) the contractive penalty: time per epoch of ContractiveAutoencoder over
     DenseAutoencoder, same network, for 64-128-8 and 784-256-32 encoders.
+(d) ConvAutoencoder with its defaults: fit time over raw Keras with the same
+    layers, one-row and 10 000-row transform against PCA with as many
+    components, and held-out reconstruction error against PCA at equal code
+    size on digits (8 x 8) and on patches cut from scikit-learn's two sample
+    photographs (16 x 16 grey, 32 x 32 colour).
 
 The data are digits from scikit-learn, upsampled to 28 x 28 and shifted at
 random: no download.
@@ -25,10 +31,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 from scipy.ndimage import shift, zoom
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_sample_images
 from sklearn.decomposition import PCA
+from sklearn.feature_extraction.image import extract_patches_2d
+from sklearn.model_selection import train_test_split
 
-from skae import ContractiveAutoencoder, DenseAutoencoder
+from skae import ContractiveAutoencoder, ConvAutoencoder, DenseAutoencoder
 
 
 def mnist_like(n_samples, seed=0):
@@ -144,16 +152,111 @@ def bench_contractive(X_digits, X_images, epochs):
         )
 
 
+def photo_patches(side, n_patches, colour, seed=0):
+    """``n_patches`` square patches in [0, 1], cut at random from the two
+    sample photographs that ship with scikit-learn."""
+    images = [image / 255 for image in load_sample_images().images]
+    if not colour:
+        images = [image.mean(axis=2) for image in images]
+    patches = [
+        extract_patches_2d(image, (side, side), max_patches=n_patches // 2, random_state=seed + i)
+        for i, image in enumerate(images)
+    ]
+    return np.concatenate(patches).astype(np.float32)
+
+
+def raw_keras_conv_autoencoder(image_shape, filters=(32, 64, 8)):
+    """ConvAutoencoder's default network, written in Keras."""
+    inputs = keras.Input(image_shape)
+    pad = [-side % 2 ** len(filters) for side in image_shape[:2]]
+    padding = tuple((p // 2, p - p // 2) for p in pad)
+    h = keras.layers.ZeroPadding2D(padding)(inputs)
+    for i, n_filters in enumerate(filters):
+        activation = "relu" if i < len(filters) - 1 else "linear"
+        h = keras.layers.Conv2D(n_filters, 3, strides=2, padding="same", activation=activation)(h)
+    for n_filters in (*filters[-2::-1], filters[0]):
+        h = keras.layers.Conv2DTranspose(n_filters, 3, strides=2, padding="same", activation="relu")(h)
+    h = keras.layers.Conv2D(image_shape[2], 3, padding="same", activation="sigmoid")(h)
+    model = keras.Model(inputs, keras.layers.Cropping2D(padding)(h))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def reconstruction_against_pca(X, **params):
+    """Held-out MSE of ConvAutoencoder and of PCA with as many components."""
+    X_train, X_test = train_test_split(X, test_size=0.2, random_state=0)
+    start = time.perf_counter()
+    ae = ConvAutoencoder(random_state=0, **params).fit(X_train)
+    seconds = time.perf_counter() - start
+    flat_train, flat_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
+    pca = PCA(ae.n_components_).fit(flat_train)
+    ae_error = np.mean((ae.predict(X_test) - X_test) ** 2)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(flat_test)) - flat_test) ** 2)
+    return ae, ae_error, pca_error, seconds
+
+
+def bench_conv(images, n_big, n_patches):
+    X = images.reshape(-1, 28, 28)
+    epochs = 3
+    ConvAutoencoder(epochs=1).fit(X[:500])  # warm up
+    t_skae = best_time(lambda: ConvAutoencoder(epochs=epochs).fit(X), repeat=2)
+    t_keras = best_time(
+        lambda: raw_keras_conv_autoencoder((28, 28, 1)).fit(X[..., None], X[..., None], epochs=epochs, verbose=0),
+        repeat=2,
+    )
+    print("ConvAutoencoder, defaults (filters 32-64-8, strided, transposed), 28 x 28 images:")
+    print(f"  fit on {len(X)} images, {epochs} epochs: skae {t_skae:.2f} s | raw Keras {t_keras:.2f} s "
+          f"(ratio {t_skae / t_keras:.2f})")
+
+    ae = ConvAutoencoder(epochs=1, random_state=0).fit(X[:2000])
+    pca = PCA(ae.n_components_).fit(images[:2000])
+    for label, rows in {"one row": 1, f"{n_big} rows": n_big}.items():
+        t_skae = best_time(lambda: ae.transform(X[:rows]), budget=1.0)
+        t_pca = best_time(lambda: pca.transform(images[:rows]), budget=1.0)
+        t_predict = best_time(lambda: ae.encoder_.predict(X[:rows, ..., None], verbose=0), budget=1.0)
+        print(
+            f"  transform {label:>10}: skae {t_skae * 1e3:8.3f} ms | PCA({ae.n_components_}) {t_pca * 1e3:8.3f} ms | "
+            f"Keras predict {t_predict * 1e3:8.3f} ms | skae/PCA {t_skae / t_pca:5.2f}"
+        )
+
+    print("  held-out reconstruction MSE against PCA at equal code size:")
+    digits = (load_digits().data / 16).astype(np.float32)
+    cases = [
+        ("digits 8 x 8", digits, dict(image_shape=(8, 8))),
+        ("digits 8 x 8", digits, dict(image_shape=(8, 8), filters=(32, 64, 16))),
+        ("digits 8 x 8", digits, dict(image_shape=(8, 8), filters=(32, 4))),
+        ("grey patches 16 x 16", photo_patches(16, n_patches, colour=False), {}),
+        ("grey patches 16 x 16", photo_patches(16, n_patches, colour=False), dict(filters=(32, 64, 16))),
+        ("colour patches 32 x 32", photo_patches(32, n_patches, colour=True), {}),
+    ]
+    for name, data, params in cases:
+        ae, ae_error, pca_error, seconds = reconstruction_against_pca(data, **params)
+        shown = {key: value for key, value in params.items() if key != "image_shape"} or "defaults"
+        print(
+            f"    {name:>22}, {str(shown):>24}, code {ae.n_components_:4d}: skae {ae_error:.5f} | "
+            f"PCA {pca_error:.5f} | ratio {ae_error / pca_error:5.2f} | {len(ae.history_['loss'])} epochs, "
+            f"{seconds:.0f} s"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    quick = parser.parse_args().quick
+    parser.add_argument("--only", nargs="+", choices="fit transform contractive conv".split(), help="run only these")
+    args = parser.parse_args()
+    quick, only = args.quick, set(args.only or "fit transform contractive conv".split())
 
     X = mnist_like(6_000 if quick else 60_000)
-    bench_fit(X[:10_000], hidden=(128,), k=16, epochs=2 if quick else 5, batch_size=32)
-    bench_default_fit(X, k=16)
-    bench_transform(X, n_big=1_000 if quick else 10_000)
-    bench_contractive(load_digits().data / 16, X[:10_000], epochs=3 if quick else 6)
+    if "fit" in only:
+        bench_fit(X[:10_000], hidden=(128,), k=16, epochs=2 if quick else 5, batch_size=32)
+        bench_default_fit(X, k=16)
+    if "transform" in only:
+        bench_transform(X, n_big=1_000 if quick else 10_000)
+    if "contractive" in only:
+        bench_contractive(load_digits().data / 16, X[:10_000], epochs=3 if quick else 6)
+    if "conv" in only:
+        n = 2_000 if quick else 10_000
+        bench_conv(X[:n], n_big=min(n, 10_000), n_patches=n)
 
 
 if __name__ == "__main__":
