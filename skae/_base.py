@@ -7,6 +7,7 @@ pickling) around a network that each family describes in ``_build_network``.
 
 import inspect
 import logging
+from collections import defaultdict
 from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
@@ -236,15 +237,14 @@ def chain(tensor, steps):
     return tensor
 
 
-class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWrapper):
-    """Base class of skae's autoencoders. Not meant to be used directly.
+class KerasEstimator(BaseWrapper):
+    """What every skae estimator shares, around a Keras model it owns.
 
-    A family subclasses it, declares its own ``_parameter_constraints`` and
-    ``__init__``, and implements ``_build_network(X)``, which returns the
-    encoder's and the decoder's layers as two lists of ``(layer, call_kwargs)``.
-    The base assembles ``model_``, ``encoder_`` and ``decoder_`` from them,
-    trains ``model_`` to reconstruct X, and runs inference without
-    ``Model.predict`` (see ``skae._inference``).
+    The training parameters and scikeras-routed ones, seeding, compiling,
+    training with early stopping and callbacks, a fitted state that is all or
+    nothing, and pickling. A subclass says how to check the data
+    (``_validate_fit_data``), build the model (``_build``) and make its fast
+    inference (``_refresh_inference``).
     """
 
     _parameter_constraints = {
@@ -263,9 +263,6 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
     }
 
     _routing_prefixes = ROUTING_PREFIXES
-
-    # Whether X may have more than two dimensions (images).
-    _accepts_images = False
 
     def __init__(
         self,
@@ -321,15 +318,167 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
         vars(self).update(extra)
         return super().set_params(**{k: v for k, v in params.items() if k not in extra})
 
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def _check_routed_params(self):
+        unknown = [k for k in self._extra_params() if not _is_routed(k)]
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameters {unknown}. Routed parameters "
+                f"start with one of {sorted(ROUTING_PREFIXES)} and '__', as in optimizer__beta_1."
+            )
+
+    # -- training ----------------------------------------------------------------
+
+    def _fit(self, X, y, *, partial, train=True):
+        """Validate the data, build the network unless it is kept, train it.
+
+        ``train=False`` builds the network and leaves its initial weights.
+        Returns the validated X. On any error the estimator is left unfitted,
+        except that bad data for a fitted network to go on with change nothing.
+        """
+        self._check_routed_params()
+        keep = (partial or self.warm_start) and self.__sklearn_is_fitted__()
+        if not keep:
+            self._forget()
+        try:
+            X, y = self._validate_fit_data(X, y, reset=not keep)
+        except BaseException:
+            if not keep:
+                self._forget()  # validation may have set n_features_in_
+            raise
+        try:
+            if not keep:
+                self._random_state = self._draw_seed()
+                self._build(X, train=train)
+            if partial:
+                self._train(X, y, epochs=1, initial_epoch=self.current_epoch, warm=True)
+            else:
+                self._train(X, y, epochs=self._n_epochs(len(X)) if train else 0, initial_epoch=0, warm=keep)
+            self._refresh_inference()
+        except BaseException:
+            self._forget()
+            raise
+        return X
+
+    def _draw_seed(self):
+        if self.random_state is None:
+            return None
+        if isinstance(self.random_state, Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _seeded(self):
+        """Seed Python, numpy and TensorFlow for a block; restore them after."""
+        if self._random_state is None:
+            return nullcontext()
+        return tensorflow_random_state(self._random_state)
+
+    def _get_compile_kwargs(self):
+        params = self.get_params()
+        optimizer = self.optimizer
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            # An optimizer instance holds the slots of the model it trained.
+            optimizer = type(optimizer).from_config(optimizer.get_config())
+        else:
+            optimizer = unflatten_params(
+                items=try_to_convert_strings_to_classes(optimizer, get_optimizer_class),
+                params={
+                    "learning_rate": self.learning_rate,
+                    **route_params(params, destination="optimizer", pass_filter=set(), strict=True),
+                },
+            )
+        loss = unflatten_params(
+            items=try_to_convert_strings_to_classes(self.loss, get_loss_class_function_or_string),
+            params=route_params(params, destination="loss", pass_filter=set()),
+        )
+        return {
+            "steps_per_execution": STEPS_PER_EXECUTION,
+            **route_params(params, destination="compile", pass_filter=set()),
+            "optimizer": optimizer,
+            "loss": loss,
+        }
+
+    def _n_epochs(self, n_samples):
+        return auto_epochs(n_samples) if self.epochs == "auto" else self.epochs
+
+    def _train(self, X, y, *, epochs, initial_epoch, warm):
+        if epochs == 0:
+            self.history_ = defaultdict(list)
+            return
+        self._initialize_callbacks()  # scikeras: the user's callbacks, routed
+        self._fit_callbacks.append(_StopOnNonFiniteLoss())
+        fit_kwargs = {}
+        if self.early_stopping:
+            X, X_val, y, y_val = train_test_split(
+                X, y, test_size=self.validation_fraction, random_state=self._random_state
+            )
+            fit_kwargs["validation_data"] = (X_val, y_val)
+            self._fit_callbacks.append(
+                keras.callbacks.EarlyStopping(patience=self.n_iter_no_change, restore_best_weights=True)
+            )
+        with _quiet_retracing():
+            self._fit_keras_model(
+                X, y, sample_weight=None, warm_start=warm, epochs=epochs, initial_epoch=initial_epoch, **fit_kwargs
+            )
+        losses = np.asarray(self.history_["loss"], dtype=float)
+        if not np.all(np.isfinite(losses)):
+            epoch = int(np.argmin(np.isfinite(losses))) + 1
+            raise ValueError(
+                f"Training diverged: the loss became {losses[epoch - 1]} in epoch {epoch}. "
+                f"Lower learning_rate (learning_rate={self.learning_rate}) or scale X, "
+                "for example with StandardScaler or MinMaxScaler."
+            )
+
+    def _forget(self):
+        """Drop every fitted attribute: unfitted, not half-fitted."""
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_FITTED:
+                delattr(self, name)
+
+    # -- pickling ----------------------------------------------------------------
+
+    # Fitted state rebuilt on loading, by _relink, rather than pickled.
+    _rebuilt_on_load = ("_forward", "_fit_callbacks", "_predict_callbacks")
+
+    def __getstate__(self):
+        # model_ pickles through scikeras's Keras zip; what shares its layers
+        # (the forward passes, and a subclass's views) is rebuilt on loading.
+        state = dict(super().__getstate__())
+        for name in self._rebuilt_on_load:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "model_" in state:
+            self._relink()
+
+    def _relink(self):
+        self._refresh_inference()
+
+
+class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEstimator):
+    """Base class of skae's autoencoders. Not meant to be used directly.
+
+    A family subclasses it, declares its own ``_parameter_constraints`` and
+    ``__init__``, and implements ``_build_network(X)``, which returns the
+    encoder's and the decoder's layers as two lists of ``(layer, call_kwargs)``.
+    The base assembles ``model_``, ``encoder_`` and ``decoder_`` from them,
+    trains ``model_`` to reconstruct X, and runs inference without
+    ``Model.predict`` (see ``skae._inference``).
+    """
+
+    # Whether X may have more than two dimensions (images).
+    _accepts_images = False
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         # The network computes in float32, and so do transform's outputs.
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "model_")
 
     @property
     def _n_features_out(self):
@@ -356,13 +505,9 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
             and not hasattr(self, "feature_names_in_")
         )
 
-    def _check_routed_params(self):
-        unknown = [k for k in self._extra_params() if not _is_routed(k)]
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected parameters {unknown}. Routed parameters "
-                f"start with one of {sorted(ROUTING_PREFIXES)} and '__', as in optimizer__beta_1."
-            )
+    def _validate_fit_data(self, X, y, *, reset):
+        X = self._validate_X(X, reset=reset)
+        return X, X  # the target is the input
 
     # -- fitting ---------------------------------------------------------------
 
@@ -382,7 +527,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
         self : object
             The fitted estimator.
         """
-        self._fit(X, partial=False)
+        self._fit(X, y, partial=False)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -401,7 +546,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
         self : object
             The fitted estimator.
         """
-        self._fit(X, partial=True)
+        self._fit(X, y, partial=True)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -420,53 +565,9 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
         codes : ndarray of shape (n_samples, n_components_), dtype float32
             The codes of X.
         """
-        return self._transform(self._fit(X, partial=False))
+        return self._transform(self._fit(X, y, partial=False))
 
-    def _fit(self, X, *, partial):
-        """Validate X, build the network unless it is kept, train it.
-
-        Returns the validated X. On any error the estimator is left unfitted,
-        except that bad data for a fitted network to go on with change nothing.
-        """
-        self._check_routed_params()
-        keep = (partial or self.warm_start) and self.__sklearn_is_fitted__()
-        if not keep:
-            self._forget()
-        try:
-            X = self._validate_X(X, reset=not keep)
-        except BaseException:
-            if not keep:
-                self._forget()  # validation may have set n_features_in_
-            raise
-        try:
-            if not keep:
-                self._random_state = self._draw_seed()
-                self._build(X)
-            if partial:
-                self._train(X, epochs=1, initial_epoch=self.current_epoch, warm=True)
-            else:
-                epochs = auto_epochs(len(X)) if self.epochs == "auto" else self.epochs
-                self._train(X, epochs=epochs, initial_epoch=0, warm=keep)
-            self._refresh_inference()
-        except BaseException:
-            self._forget()
-            raise
-        return X
-
-    def _draw_seed(self):
-        if self.random_state is None:
-            return None
-        if isinstance(self.random_state, Integral):
-            return int(self.random_state)
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-    def _seeded(self):
-        """Seed Python, numpy and TensorFlow for a block; restore them after."""
-        if self._random_state is None:
-            return nullcontext()
-        return tensorflow_random_state(self._random_state)
-
-    def _build(self, X):
+    def _build(self, X, *, train=True):
         with self._seeded():
             encoder_steps, decoder_steps = self._build_network(X)
             inputs = keras.Input(X.shape[1:])
@@ -497,54 +598,6 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
         get = self.model_.get_layer
         return tuple([(get(name), kwargs) for name, kwargs in steps] for steps in self._network_steps)
 
-    def _get_compile_kwargs(self):
-        params = self.get_params()
-        optimizer = self.optimizer
-        if isinstance(optimizer, keras.optimizers.Optimizer):
-            # An optimizer instance holds the slots of the model it trained.
-            optimizer = type(optimizer).from_config(optimizer.get_config())
-        else:
-            optimizer = unflatten_params(
-                items=try_to_convert_strings_to_classes(optimizer, get_optimizer_class),
-                params={
-                    "learning_rate": self.learning_rate,
-                    **route_params(params, destination="optimizer", pass_filter=set(), strict=True),
-                },
-            )
-        loss = unflatten_params(
-            items=try_to_convert_strings_to_classes(self.loss, get_loss_class_function_or_string),
-            params=route_params(params, destination="loss", pass_filter=set()),
-        )
-        return {
-            "steps_per_execution": STEPS_PER_EXECUTION,
-            **route_params(params, destination="compile", pass_filter=set()),
-            "optimizer": optimizer,
-            "loss": loss,
-        }
-
-    def _train(self, X, *, epochs, initial_epoch, warm):
-        self._initialize_callbacks()  # scikeras: the user's callbacks, routed
-        self._fit_callbacks.append(_StopOnNonFiniteLoss())
-        fit_kwargs = {}
-        if self.early_stopping:
-            X, X_val = train_test_split(X, test_size=self.validation_fraction, random_state=self._random_state)
-            fit_kwargs["validation_data"] = (X_val, X_val)
-            self._fit_callbacks.append(
-                keras.callbacks.EarlyStopping(patience=self.n_iter_no_change, restore_best_weights=True)
-            )
-        with _quiet_retracing():
-            self._fit_keras_model(
-                X, X, sample_weight=None, warm_start=warm, epochs=epochs, initial_epoch=initial_epoch, **fit_kwargs
-            )
-        losses = np.asarray(self.history_["loss"], dtype=float)
-        if not np.all(np.isfinite(losses)):
-            epoch = int(np.argmin(np.isfinite(losses))) + 1
-            raise ValueError(
-                f"Training diverged: the loss became {losses[epoch - 1]} in epoch {epoch}. "
-                f"Lower learning_rate (learning_rate={self.learning_rate}) or scale X, "
-                "for example with StandardScaler or MinMaxScaler."
-            )
-
     def _refresh_inference(self):
         """Copy the trained weights into the fast forward passes."""
         encoder_steps, decoder_steps = self._steps()
@@ -553,12 +606,6 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
             "decoder": compile_forward(self.decoder_, decoder_steps),
             "model": compile_forward(self.model_, encoder_steps + decoder_steps),
         }
-
-    def _forget(self):
-        """Drop every fitted attribute: unfitted, not half-fitted."""
-        for name in list(vars(self)):
-            if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_FITTED:
-                delattr(self, name)
 
     # -- inference -------------------------------------------------------------
 
@@ -670,16 +717,8 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseWra
 
     # -- pickling ----------------------------------------------------------------
 
-    def __getstate__(self):
-        # model_ pickles through scikeras's Keras zip; what shares its layers
-        # (encoder_, decoder_, the forward passes) is rebuilt on loading.
-        state = dict(super().__getstate__())
-        for name in ("encoder_", "decoder_", "_forward", "_fit_callbacks", "_predict_callbacks"):
-            state.pop(name, None)
-        return state
+    _rebuilt_on_load = (*KerasEstimator._rebuilt_on_load, "encoder_", "decoder_")
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if "model_" in state:
-            self._link()
-            self._refresh_inference()
+    def _relink(self):
+        self._link()
+        self._refresh_inference()
