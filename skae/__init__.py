@@ -18,6 +18,7 @@ _ESTIMATORS = {
     "DenoisingAutoencoder": "skae._denoising",
     "ContractiveAutoencoder": "skae._contractive",
     "ConvAutoencoder": "skae._conv",
+    "StackedAutoencoder": "skae._stacked",
 }
 
 __all__ = sorted(_ESTIMATORS)

@@ -203,7 +203,8 @@ def inherit_signature(cls):
     once, where it is introduced.
     """
     own = inspect.signature(cls.__init__).parameters
-    inherited = inspect.signature(cls.__mro__[1].__init__).parameters
+    parent = next(base for base in cls.__mro__[1:] if issubclass(base, KerasEstimator))
+    inherited = inspect.signature(parent.__init__).parameters
     positional = [p for p in own.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
     if any(p.kind == p.VAR_POSITIONAL for p in own.values()):
         positional += [p for p in inherited.values() if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self"]

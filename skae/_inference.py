@@ -13,7 +13,7 @@ import functools
 import keras
 import numpy as np
 import tensorflow as tf
-from scipy.special import erf, expit
+from scipy.special import erf, expit, softmax
 
 from ._layers import TiedDense
 
@@ -52,6 +52,7 @@ ACTIVATIONS = {
     "elu": _elu,
     "selu": _selu,
     "gelu": _gelu,
+    "softmax": lambda x: softmax(x, axis=-1),
 }
 
 # Layers that are the identity at inference time.

@@ -1,0 +1,143 @@
+"""StackedAutoencoder: the greedy phase, the assembled stack, fine-tuning."""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV
+
+from skae import ConvAutoencoder, DenoisingAutoencoder, DenseAutoencoder, StackedAutoencoder
+
+SHALLOW = dict(hidden_layer_sizes=(), epochs=5, batch_size=16)
+
+
+class RecordingAutoencoder(DenseAutoencoder):
+    """Keeps the data each fit was given."""
+
+    seen = []
+
+    def _fit(self, X, y, **kwargs):
+        RecordingAutoencoder.seen.append(np.array(X))
+        return super()._fit(X, y, **kwargs)
+
+
+def two_dense_steps(outer=16, inner=4, **params):
+    return [
+        ("outer", DenseAutoencoder(outer, **{**SHALLOW, **params})),
+        ("inner", DenseAutoencoder(inner, **{**SHALLOW, **params})),
+    ]
+
+
+def test_each_step_trains_once_on_the_codes_of_the_one_below(small_digits):
+    X, _ = small_digits
+    RecordingAutoencoder.seen = []
+    steps = [(f"s{i}", RecordingAutoencoder(k, **SHALLOW)) for i, k in enumerate((24, 12, 4))]
+    stack = StackedAutoencoder(steps, random_state=0).fit(X)
+    seen = RecordingAutoencoder.seen
+    assert len(seen) == 3  # one fit per step, no step run again per epoch of the next
+    assert_allclose(seen[0], X)
+    assert_allclose(seen[1], stack.steps_[0][1].transform(X), rtol=1e-5, atol=1e-6)
+    assert_allclose(seen[2], stack.steps_[1][1].transform(seen[1]), rtol=1e-5, atol=1e-6)
+    assert [step.n_features_in_ for _, step in stack.steps_] == [64, 24, 12]
+    # the user's steps are left unfitted
+    assert not any(hasattr(step, "model_") for _, step in steps)
+
+
+def test_the_stack_is_made_of_the_steps_trained_layers(small_digits):
+    X, X_test = small_digits
+    stack = StackedAutoencoder(two_dense_steps(), random_state=0).fit(X)
+    stack_layers = {id(layer) for layer in stack.model_.layers}
+    for _, step in stack.steps_:
+        for layer in step.model_.layers[1:]:  # all but the input
+            assert id(layer) in stack_layers
+    (_, outer), (_, inner) = stack.steps_
+    assert stack.n_components_ == 4
+    assert_allclose(stack.transform(X_test), inner.transform(outer.transform(X_test)), rtol=1e-5, atol=1e-6)
+    reconstruction = outer.inverse_transform(inner.inverse_transform(stack.transform(X_test)))
+    assert_allclose(stack.predict(X_test), reconstruction, rtol=1e-5, atol=1e-6)
+
+
+def test_fine_tuning_lowers_the_reconstruction_error(digits):
+    X_train, X_test, _, _ = digits
+    steps = two_dense_steps(32, 8, epochs=20)
+    greedy = StackedAutoencoder(steps, random_state=0).fit(X_train)
+    tuned = StackedAutoencoder(steps, epochs=30, random_state=0).fit(X_train)
+    assert_allclose(tuned.history_["outer_loss"], greedy.history_["outer_loss"])  # same greedy phase
+    assert len(tuned.history_["loss"]) == 30 and greedy.history_["loss"] == []
+    assert tuned.score(X_test) > greedy.score(X_test)
+    # the fitted steps hold the fine-tuned layers
+    (_, outer), (_, inner) = tuned.steps_
+    assert_allclose(tuned.transform(X_test), inner.transform(outer.transform(X_test)), rtol=1e-4, atol=1e-5)
+
+
+def test_a_fine_tuned_deep_stack_beats_pca(digits):
+    X_train, X_test, _, _ = digits
+    stack = StackedAutoencoder(two_dense_steps(32, 8, epochs=20), epochs=40, random_state=0).fit(X_train)
+    pca = PCA(8).fit(X_train)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    assert -stack.score(X_test) < pca_error
+
+
+def test_conv_steps_then_a_dense_step(small_digits):
+    X, X_test = small_digits
+    steps = [
+        ("conv1", ConvAutoencoder(image_shape=(8, 8), filters=(8,), epochs=2)),
+        ("conv2", ConvAutoencoder(filters=(4,), epochs=2)),
+        ("dense", DenseAutoencoder(6, **SHALLOW)),
+    ]
+    stack = StackedAutoencoder(steps, epochs=1, random_state=0).fit(X)
+    (_, conv1), (_, conv2), (_, dense) = stack.steps_
+    assert conv2.sample_shape_ == (4, 4, 8)  # the first step's feature maps, as images
+    assert dense.n_features_in_ == 2 * 2 * 4  # the second's, flattened
+    assert stack.transform(X_test).shape == (len(X_test), 6)
+    assert stack.predict(X_test).shape == X_test.shape
+    assert stack.inverse_transform(stack.transform(X_test)).shape == X_test.shape
+    codes = dense.transform(conv2.transform(conv1.transform(X_test).reshape(-1, 4, 4, 8)))
+    assert_allclose(stack.transform(X_test), codes, rtol=1e-4, atol=1e-5)
+
+
+def test_step_parameters_are_reachable_and_grid_searchable(small_digits):
+    X, _ = small_digits
+    stack = StackedAutoencoder(two_dense_steps())
+    params = stack.get_params()
+    assert params["inner__n_components"] == 4 and params["outer"] is stack.steps[0][1]
+    stack.set_params(inner__n_components=3, outer=DenoisingAutoencoder(12, **SHALLOW))
+    assert stack.steps[1][1].n_components == 3 and isinstance(stack.steps[0][1], DenoisingAutoencoder)
+    search = GridSearchCV(stack, {"inner__n_components": [2, 6]}, cv=2).fit(X)
+    assert search.best_params_ == {"inner__n_components": 6}  # a wider code reconstructs better
+    assert search.best_estimator_.n_components_ == 6
+
+
+def test_pickle_round_trip(small_digits):
+    X, X_test = small_digits
+    stack = StackedAutoencoder(two_dense_steps(), epochs=2, random_state=0).fit(X)
+    loaded = pickle.loads(pickle.dumps(stack))
+    assert_allclose(loaded.transform(X_test), stack.transform(X_test))
+    assert_allclose(loaded.predict(X_test), stack.predict(X_test))
+
+
+@pytest.mark.parametrize(
+    "steps, error, message",
+    [
+        ([], ValueError, "steps must be a non-empty list"),
+        ([("pca", PCA(2))], TypeError, "Step 'pca' is a PCA: each step must be a skae autoencoder"),
+        ([("a", DenseAutoencoder(4)), ("a", DenseAutoencoder(2))], ValueError, "Received: \\['a', 'a'\\]"),
+        ([("epochs", DenseAutoencoder(4))], ValueError, "not parameter names. Received: \\['epochs'\\]"),
+        ([("fit", DenseAutoencoder(4))], ValueError, "Received: \\['fit'\\]"),
+    ],
+)
+def test_bad_steps_are_rejected(small_digits, steps, error, message):
+    stack = StackedAutoencoder(steps)
+    with pytest.raises(error, match=message):
+        stack.fit(small_digits[0])
+    assert not hasattr(stack, "model_") and not hasattr(stack, "steps_")
+
+
+def test_a_failing_step_leaves_the_stack_unfitted(small_digits):
+    X, _ = small_digits
+    stack = StackedAutoencoder([("outer", DenseAutoencoder(8, **SHALLOW)), ("inner", DenseAutoencoder(20))])
+    with pytest.raises(ValueError, match="n_components=20 must be at most n_features=8"):
+        stack.fit(X)
+    assert not hasattr(stack, "model_") and not hasattr(stack, "steps_")
