@@ -2,7 +2,7 @@
 
     python benchmarks/run.py            # everything (about 5 minutes on 2 cores)
     python benchmarks/run.py --quick    # smaller data, for a smoke run
-    python benchmarks/run.py --only conv  # one part: fit, transform, contractive, conv
+    python benchmarks/run.py --only conv  # some parts: fit transform contractive conv stacked pretraining
 
 (a) fit: skae's fit time over a raw Keras fit of the same architecture,
     epochs and batch size (Keras's default compile, and with skae's
@@ -17,6 +17,11 @@
     components, and held-out reconstruction error against PCA at equal code
     size on digits (8 x 8) and on patches cut from scikit-learn's two sample
     photographs (16 x 16 grey, 32 x 32 colour).
+(e) StackedAutoencoder: greedy layer-wise training, with and without
+    fine-tuning, against end-to-end training of the same deep network (time
+    and held-out reconstruction error, digits).
+(f) AutoencoderClassifier: accuracy with pretraining against the same network
+    from random weights, on digits with 10, 50 and all labels per class.
 
 The data are digits from scikit-learn, upsampled to 28 x 28 and shifted at
 random: no download.
@@ -36,7 +41,13 @@ from sklearn.decomposition import PCA
 from sklearn.feature_extraction.image import extract_patches_2d
 from sklearn.model_selection import train_test_split
 
-from skae import ContractiveAutoencoder, ConvAutoencoder, DenseAutoencoder
+from skae import (
+    AutoencoderClassifier,
+    ContractiveAutoencoder,
+    ConvAutoencoder,
+    DenseAutoencoder,
+    StackedAutoencoder,
+)
 
 
 def mnist_like(n_samples, seed=0):
@@ -239,12 +250,74 @@ def bench_conv(images, n_big, n_patches):
         )
 
 
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split((X / 16).astype(np.float32), y, test_size=0.25, random_state=0)
+
+
+def bench_stacked(seeds):
+    X_train, X_test, _, _ = digits_split()
+    sizes, epochs = (256, 64, 16), 60
+
+    def greedy_stack(fine_tune, seed):
+        steps = [(f"layer{i}", DenseAutoencoder(k, hidden_layer_sizes=(), epochs=epochs)) for i, k in enumerate(sizes)]
+        return StackedAutoencoder(steps, epochs=fine_tune, random_state=seed)
+
+    runs = {
+        "greedy only": lambda seed: greedy_stack(0, seed),
+        f"greedy + {epochs} fine-tuning": lambda seed: greedy_stack(epochs, seed),
+        f"end to end, {epochs} epochs": lambda seed: DenseAutoencoder(
+            sizes[-1], hidden_layer_sizes=sizes[:-1], epochs=epochs, random_state=seed
+        ),
+        f"end to end, {2 * epochs} epochs": lambda seed: DenseAutoencoder(
+            sizes[-1], hidden_layer_sizes=sizes[:-1], epochs=2 * epochs, random_state=seed
+        ),
+    }
+    pca = PCA(sizes[-1]).fit(X_train)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    print(f"stacked 64-{'-'.join(map(str, sizes))} on digits, held-out MSE (PCA({sizes[-1]}): {pca_error:.5f}):")
+    for name, make in runs.items():
+        errors, seconds = [], []
+        for seed in range(seeds):
+            start = time.perf_counter()
+            ae = make(seed).fit(X_train)
+            seconds.append(time.perf_counter() - start)
+            errors.append(-ae.score(X_test))
+        print(f"  {name:>28}: MSE {np.mean(errors):.5f} +- {np.std(errors):.5f} | fit {np.mean(seconds):5.1f} s")
+
+
+def bench_pretraining(seeds):
+    X_train, X_test, y_train, y_test = digits_split()
+    print(f"AutoencoderClassifier on digits, held-out accuracy, mean +- sd over {seeds} seeds:")
+    for per_class in (10, 50, None):
+        accuracy = {True: [], False: []}
+        for seed in range(seeds):
+            y = y_train.copy()
+            if per_class:
+                rng = np.random.default_rng(seed)
+                kept = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(10)])
+                y = np.full_like(y_train, -1)
+                y[kept] = y_train[kept]
+            for pretrain in (True, False):
+                ae = DenseAutoencoder(32, hidden_layer_sizes=(128,))
+                clf = AutoencoderClassifier(ae, freeze=False, pretrain=pretrain, random_state=seed)
+                accuracy[pretrain].append(clf.fit(X_train, y).score(X_test, y_test))
+        gain = np.subtract(accuracy[True], accuracy[False])
+        label = f"{per_class} labels per class" if per_class else "all labels"
+        print(
+            f"  {label:>20}: pretrained {np.mean(accuracy[True]):.3f} +- {np.std(accuracy[True]):.3f} | "
+            f"random init {np.mean(accuracy[False]):.3f} +- {np.std(accuracy[False]):.3f} | "
+            f"gain {np.mean(gain):+.3f} (better in {np.sum(gain > 0)} of {seeds})"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    parser.add_argument("--only", nargs="+", choices="fit transform contractive conv".split(), help="run only these")
+    parts = "fit transform contractive conv stacked pretraining".split()
+    parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
-    quick, only = args.quick, set(args.only or "fit transform contractive conv".split())
+    quick, only = args.quick, set(args.only or parts)
 
     X = mnist_like(6_000 if quick else 60_000)
     if "fit" in only:
@@ -257,6 +330,10 @@ def main():
     if "conv" in only:
         n = 2_000 if quick else 10_000
         bench_conv(X[:n], n_big=min(n, 10_000), n_patches=n)
+    if "stacked" in only:
+        bench_stacked(seeds=1 if quick else 3)
+    if "pretraining" in only:
+        bench_pretraining(seeds=2 if quick else 5)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ _ESTIMATORS = {
     "ContractiveAutoencoder": "skae._contractive",
     "ConvAutoencoder": "skae._conv",
     "StackedAutoencoder": "skae._stacked",
+    "AutoencoderClassifier": "skae._classifier",
 }
 
 __all__ = sorted(_ESTIMATORS)

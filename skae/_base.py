@@ -84,10 +84,7 @@ TRAINING_PARAMETERS_DOC = """\
         Step size of the optimizer, unless ``optimizer`` is an instance or
         ``optimizer__learning_rate`` is set.
 
-    loss : str or callable, default="mse"
-        The reconstruction loss, as Keras names it ("mse", "mae",
-        "binary_crossentropy", ...). ``score`` is mean squared error whatever
-        the loss.
+%(loss)s
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data and stop when
@@ -146,8 +143,22 @@ FITTED_ATTRIBUTES_DOC = """\
         Names of features seen during ``fit``, when X has string column names."""
 
 
-# Shared docstring sections: "%(name)s" in a family's docstring becomes DOCS[name].
-DOCS = {"training_parameters": TRAINING_PARAMETERS_DOC, "fitted_attributes": FITTED_ATTRIBUTES_DOC}
+RECONSTRUCTION_LOSS_DOC = """\
+    loss : str or callable, default="mse"
+        The reconstruction loss, as Keras names it ("mse", "mae",
+        "binary_crossentropy", ...). ``score`` is mean squared error whatever
+        the loss."""
+
+CLASSIFICATION_LOSS_DOC = """\
+    loss : str or callable, default="sparse_categorical_crossentropy"
+        The classification loss, as Keras names it, on integer class codes."""
+
+# Shared docstring sections: "%(name)s" in a docstring becomes DOCS[name].
+DOCS = {
+    "training_parameters": TRAINING_PARAMETERS_DOC.replace("%(loss)s", RECONSTRUCTION_LOSS_DOC),
+    "classifier_training_parameters": TRAINING_PARAMETERS_DOC.replace("%(loss)s", CLASSIFICATION_LOSS_DOC),
+    "fitted_attributes": FITTED_ATTRIBUTES_DOC,
+}
 
 
 def fill_doc(cls):
@@ -238,6 +249,18 @@ def chain(tensor, steps):
     return tensor
 
 
+class _Unavailable:
+    """Hides a public method of scikeras's BaseWrapper that a skae estimator
+    does not offer: reading it raises AttributeError, so ``hasattr`` is
+    False and scikit-learn does not call it."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        raise AttributeError(f"{owner.__name__} has no method {self.name!r}")
+
+
 class KerasEstimator(BaseWrapper):
     """What every skae estimator shares, around a Keras model it owns.
 
@@ -264,6 +287,8 @@ class KerasEstimator(BaseWrapper):
     }
 
     _routing_prefixes = ROUTING_PREFIXES
+
+    initialize = _Unavailable()  # fit builds the model; scikeras's initialize skips our checks
 
     def __init__(
         self,
@@ -356,7 +381,7 @@ class KerasEstimator(BaseWrapper):
             if partial:
                 self._train(X, y, epochs=1, initial_epoch=self.current_epoch, warm=True)
             else:
-                self._train(X, y, epochs=self._n_epochs(len(X)) if train else 0, initial_epoch=0, warm=keep)
+                self._train(X, y, epochs=self._n_epochs(X, y) if train else 0, initial_epoch=0, warm=keep)
             self._refresh_inference()
         except BaseException:
             self._forget()
@@ -401,8 +426,8 @@ class KerasEstimator(BaseWrapper):
             "loss": loss,
         }
 
-    def _n_epochs(self, n_samples):
-        return auto_epochs(n_samples) if self.epochs == "auto" else self.epochs
+    def _n_epochs(self, X, y):
+        return auto_epochs(len(X)) if self.epochs == "auto" else self.epochs
 
     def _train(self, X, y, *, epochs, initial_epoch, warm):
         if epochs == 0:

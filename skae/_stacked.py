@@ -134,7 +134,10 @@ class StackedAutoencoder(BaseAutoencoder):
     @property
     def _accepts_images(self):
         steps = getattr(self, "steps_", None) or self.steps
-        return steps[0][1]._accepts_images
+        try:
+            return steps[0][1]._accepts_images
+        except (TypeError, IndexError, AttributeError):
+            return False  # fit's check of the steps says what is wrong
 
     # -- fitting -----------------------------------------------------------------
 

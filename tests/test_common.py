@@ -7,7 +7,7 @@ fast: the checks test the API contract, not the quality of the fit.
 
 import inspect
 
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skae
@@ -25,6 +25,12 @@ CHECK_PARAMS = {
             ("inner", skae.DenseAutoencoder(1, hidden_layer_sizes=(), **FAST)),
         ]
     },
+    # A tiny autoencoder, fine-tuned with a larger step: check_classifiers_train asks for accuracy > 0.83.
+    "AutoencoderClassifier": {
+        "autoencoder": skae.DenseAutoencoder(2, hidden_layer_sizes=(), **FAST),
+        "freeze": False,
+        "learning_rate": 0.01,
+    },
 }
 
 # Each expected failure with the reason it cannot pass.
@@ -34,6 +40,18 @@ EXPECTED_FAILURES = {
         "skae defines __sklearn_tags__, but the check fails on any class in the MRO."
     ),
 }
+CLASSIFIER_EXPECTED_FAILURES = {
+    "check_classifiers_classes": (
+        "-1 marks an unlabelled sample (scikit-learn's semi-supervised convention), but the check's "
+        "binary problem has classes -1 and 1; scikit-learn exempts its own semi-supervised classifiers by name."
+    ),
+}
+
+
+def expected_failures(estimator):
+    if is_classifier(estimator):
+        return {**EXPECTED_FAILURES, **CLASSIFIER_EXPECTED_FAILURES}
+    return EXPECTED_FAILURES
 
 
 def public_estimators():
@@ -56,6 +74,6 @@ def test_every_family_is_discovered():
     assert {type(e).__name__ for e in ESTIMATORS} == set(skae.__all__)
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILURES)
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
