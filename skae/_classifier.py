@@ -60,9 +60,11 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
 
     pretrain : bool, default=True
         False builds the same network with the autoencoder's initial random
-        weights and trains all of it on the labelled samples alone
-        (``freeze`` does not apply): the baseline to compare pretraining
-        with. Unlabelled samples are then not used.
+        weights and trains it in the same way, ``freeze`` included, on the
+        labelled samples alone: the baseline that isolates what pretraining
+        brings. With ``freeze=True`` it compares the pretrained code with
+        random features; with ``freeze=False``, pretrained with random
+        initial weights. Unlabelled samples are then not used.
 
 %(classifier_training_parameters)s
 
@@ -215,8 +217,6 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
 
     def _frozen_layers(self, encoder):
         weighted = [layer for layer, _ in encoder if layer.weights]
-        if not self.pretrain:
-            return []  # random weights are not worth keeping
         if isinstance(self.freeze, (bool, np.bool_)):
             return weighted if self.freeze else []
         if self.freeze > len(weighted):
