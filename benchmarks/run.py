@@ -257,7 +257,7 @@ def digits_split():
 
 def bench_stacked(seeds):
     X_train, X_test, _, _ = digits_split()
-    sizes, epochs = (256, 64, 16), 60
+    sizes, epochs = (48, 32, 16), 60
 
     def greedy_stack(fine_tune, seed):
         steps = [(f"layer{i}", DenseAutoencoder(k, hidden_layer_sizes=(), epochs=epochs)) for i, k in enumerate(sizes)]
