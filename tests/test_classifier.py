@@ -76,7 +76,7 @@ def test_pretraining_beats_random_initialisation_with_few_labels(digits):
         scores = {}
         for pretrain in (True, False):
             clf = AutoencoderClassifier(
-                ConvAutoencoder(image_shape=(8, 8), filters=(32, 64, 16)),
+                ConvAutoencoder(image_shape=(8, 8), filters=(32, 64, 16), epochs=30),
                 hidden_layer_sizes=(64,),
                 freeze=pretrain,
                 pretrain=pretrain,
