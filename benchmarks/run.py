@@ -193,17 +193,21 @@ def raw_keras_conv_autoencoder(image_shape, filters=(32, 64, 8)):
     return model
 
 
+def pca_error(X_train, X_test, n_components):
+    """Held-out mean squared reconstruction error of PCA, on flattened samples."""
+    flat_train, flat_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
+    pca = PCA(n_components).fit(flat_train)
+    return np.mean((pca.inverse_transform(pca.transform(flat_test)) - flat_test) ** 2)
+
+
 def reconstruction_against_pca(X, **params):
     """Held-out MSE of ConvAutoencoder and of PCA with as many components."""
     X_train, X_test = train_test_split(X, test_size=0.2, random_state=0)
     start = time.perf_counter()
     ae = ConvAutoencoder(random_state=0, **params).fit(X_train)
     seconds = time.perf_counter() - start
-    flat_train, flat_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
-    pca = PCA(ae.n_components_).fit(flat_train)
     ae_error = np.mean((ae.predict(X_test) - X_test) ** 2)
-    pca_error = np.mean((pca.inverse_transform(pca.transform(flat_test)) - flat_test) ** 2)
-    return ae, ae_error, pca_error, seconds
+    return ae, ae_error, pca_error(X_train, X_test, ae.n_components_), seconds
 
 
 def bench_conv(images, n_big, n_patches):
@@ -241,11 +245,11 @@ def bench_conv(images, n_big, n_patches):
         ("colour patches 32 x 32", photo_patches(32, n_patches, colour=True), {}),
     ]
     for name, data, params in cases:
-        ae, ae_error, pca_error, seconds = reconstruction_against_pca(data, **params)
+        ae, ae_error, pca_mse, seconds = reconstruction_against_pca(data, **params)
         shown = {key: value for key, value in params.items() if key != "image_shape"} or "defaults"
         print(
             f"    {name:>22}, {str(shown):>24}, code {ae.n_components_:4d}: skae {ae_error:.5f} | "
-            f"PCA {pca_error:.5f} | ratio {ae_error / pca_error:5.2f} | {len(ae.history_['loss'])} epochs, "
+            f"PCA {pca_mse:.5f} | ratio {ae_error / pca_mse:5.2f} | {len(ae.history_['loss'])} epochs, "
             f"{seconds:.0f} s"
         )
 
@@ -273,9 +277,8 @@ def bench_stacked(seeds):
             sizes[-1], hidden_layer_sizes=sizes[:-1], epochs=2 * epochs, random_state=seed
         ),
     }
-    pca = PCA(sizes[-1]).fit(X_train)
-    pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
-    print(f"stacked 64-{'-'.join(map(str, sizes))} on digits, held-out MSE (PCA({sizes[-1]}): {pca_error:.5f}):")
+    pca_mse = pca_error(X_train, X_test, sizes[-1])
+    print(f"stacked 64-{'-'.join(map(str, sizes))} on digits, held-out MSE (PCA({sizes[-1]}): {pca_mse:.5f}):")
     for name, make in runs.items():
         errors, seconds = [], []
         for seed in range(seeds):

@@ -27,6 +27,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
+    clone,
 )
 from sklearn.model_selection import train_test_split
 from sklearn.utils import assert_all_finite, check_random_state
@@ -395,6 +396,27 @@ class KerasEstimator(BaseWrapper):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
+    def _fit_part(self, estimator, X, *, train, seed_offset=0):
+        """Fit a clone of a skae estimator this one is built from.
+
+        A part whose ``random_state`` is None is seeded from this estimator's.
+        Returns the fitted clone and X in its network's layout.
+        """
+        part = clone(estimator)
+        if self._random_state is not None and part.random_state is None:
+            part.set_params(random_state=self._random_state + seed_offset)
+        part._validate_params()
+        return part, part._fit(X, None, partial=False, train=train)
+
+    @staticmethod
+    def _layer_names(steps):
+        """``[(layer, kwargs), ...]`` as layer names, which survive pickling."""
+        return [(layer.name, kwargs) for layer, kwargs in steps]
+
+    def _named_layers(self, named_steps):
+        """The layers of ``model_`` that ``_layer_names`` named."""
+        return [(self.model_.get_layer(name), kwargs) for name, kwargs in named_steps]
+
     def _seeded(self):
         """Seed Python, numpy and TensorFlow for a block; restore them after."""
         if self._random_state is None:
@@ -599,9 +621,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
             inputs = keras.Input(X.shape[1:])
             outputs = chain(chain(inputs, encoder_steps), decoder_steps)
             self.model_ = self._make_model(inputs, outputs, encoder_steps)
-        self._network_steps = tuple(
-            [(layer.name, kwargs) for layer, kwargs in steps] for steps in (encoder_steps, decoder_steps)
-        )
+        self._network_steps = (self._layer_names(encoder_steps), self._layer_names(decoder_steps))
         self.model_.compile(**self._get_compile_kwargs())
         self._link()
 
@@ -621,8 +641,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         self.n_components_ = int(np.prod(codes.shape[1:]))
 
     def _steps(self):
-        get = self.model_.get_layer
-        return tuple([(get(name), kwargs) for name, kwargs in steps] for steps in self._network_steps)
+        return tuple(self._named_layers(steps) for steps in self._network_steps)
 
     def _refresh_inference(self):
         """Copy the trained weights into the fast forward passes."""

@@ -4,7 +4,7 @@ from numbers import Integral, Number
 
 import keras
 import numpy as np
-from sklearn.base import ClassifierMixin, _fit_context, clone
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -194,11 +194,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         return X, codes
 
     def _build(self, X, *, train=True):
-        autoencoder = clone(self.autoencoder)
-        if self._random_state is not None and autoencoder.random_state is None:
-            autoencoder.set_params(random_state=self._random_state)
-        autoencoder._validate_params()
-        network_X = autoencoder._fit(X, None, partial=False, train=train and self.pretrain)
+        autoencoder, network_X = self._fit_part(self.autoencoder, X, train=train and self.pretrain)
         self.autoencoder_ = autoencoder
         encoder, _ = autoencoder._steps()
         codes = autoencoder._transform(network_X)
@@ -212,7 +208,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
             self.model_ = keras.Model(inputs, chain(chain(inputs, encoder), head), name="autoencoderclassifier")
         for layer in self._frozen_layers(encoder):
             layer.trainable = False
-        self._network_steps = [(layer.name, kwargs) for layer, kwargs in encoder + head]
+        self._network_steps = self._layer_names(encoder + head)
         self.model_.compile(**self._get_compile_kwargs())
 
     def _frozen_layers(self, encoder):
@@ -232,11 +228,12 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         labelled = y != UNLABELLED
         network_X = self.autoencoder_._validate_X(X[labelled], reset=False)
         super()._train(network_X, y[labelled], **kwargs)
+        encoder, _ = self.autoencoder_._steps()
+        if kwargs["epochs"] and any(layer.trainable and layer.weights for layer, _ in encoder):
+            self.autoencoder_._refresh_inference()  # its encoder was fine-tuned
 
     def _refresh_inference(self):
-        steps = [(self.model_.get_layer(name), kwargs) for name, kwargs in self._network_steps]
-        self._forward = {"model": compile_forward(self.model_, steps)}
-        self.autoencoder_._refresh_inference()  # its encoder may have been fine-tuned
+        self._forward = {"model": compile_forward(self.model_, self._named_layers(self._network_steps))}
 
     # -- prediction --------------------------------------------------------------
 

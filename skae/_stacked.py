@@ -3,7 +3,6 @@
 from numbers import Integral
 
 import keras
-from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import ROUTING_PREFIXES, BaseAutoencoder, fill_doc, inherit_signature
@@ -150,13 +149,9 @@ class StackedAutoencoder(BaseAutoencoder):
         """The greedy phase, then the stack assembled from the fitted steps."""
         self.steps_, codes = [], X
         for i, (name, step) in enumerate(self.steps):
-            step = clone(step)
-            if self._random_state is not None and step.random_state is None:
-                step.set_params(random_state=self._random_state + i)
             if self.verbose:
                 print(f"[StackedAutoencoder] step {i + 1} of {len(self.steps)}, {name}: {codes.shape[1:]} in")
-            step._validate_params()
-            step_X = step._fit(codes, None, partial=False, train=train)
+            step, step_X = self._fit_part(step, codes, train=train, seed_offset=i)
             self.steps_.append((name, step))
             codes = step._forward["encoder"](step_X)  # computed once, kept for the next step
             if i + 1 < len(self.steps) and not self.steps[i + 1][1]._accepts_images:
@@ -179,9 +174,6 @@ class StackedAutoencoder(BaseAutoencoder):
     def _train(self, X, y, **kwargs):
         super()._train(X, y, **kwargs)
         for name, step in self.steps_:
+            if kwargs["epochs"]:
+                step._refresh_inference()  # fine-tuning trained its layers
             self.history_.update({f"{name}_{key}": list(values) for key, values in step.history_.items()})
-
-    def _refresh_inference(self):
-        super()._refresh_inference()
-        for _, step in self.steps_:  # fine-tuning trained their layers too
-            step._refresh_inference()
