@@ -140,7 +140,7 @@ def _n_features(X):
 # -- figures ---------------------------------------------------------------------
 
 
-def plot_reconstructions(estimator, X, *, n_images=10, image_shape=None, ax=None):
+def plot_reconstructions(estimator, X, *, baselines=None, n_images=10, image_shape=None, ax=None):
     """Draw samples in one row and their reconstructions below.
 
     Parameters
@@ -150,6 +150,11 @@ def plot_reconstructions(estimator, X, *, n_images=10, image_shape=None, ax=None
     X : array-like of shape (n_samples, n_features) or images
         Samples, in the layout the estimator was fitted on. The first
         ``n_images`` are drawn.
+    baselines : dict of str to fitted transformer, default=None
+        Other reconstructions to compare, one row each under its name:
+        anything with ``transform`` and ``inverse_transform``, such as a
+        fitted :class:`~sklearn.decomposition.PCA`, which is given X with
+        each sample flattened.
     n_images : int, default=10
         How many samples to draw.
     image_shape : tuple of int, default=None
@@ -161,24 +166,30 @@ def plot_reconstructions(estimator, X, *, n_images=10, image_shape=None, ax=None
     Returns
     -------
     ax : matplotlib Axes
-        One image: the originals on top, the reconstructions below, both on
+        One image: the originals on top, then the estimator's
+        reconstructions and each baseline's, rows named on the left, all on
         the grey scale of the originals.
 
     Examples
     --------
     >>> from sklearn.datasets import load_digits
+    >>> from sklearn.decomposition import PCA
     >>> from skae import DenseAutoencoder
     >>> from skae.plotting import plot_reconstructions
     >>> X = load_digits().data / 16
     >>> ae = DenseAutoencoder(n_components=16, epochs=2, random_state=0).fit(X)
-    >>> ax = plot_reconstructions(ae, X, n_images=8)
+    >>> ax = plot_reconstructions(ae, X, baselines={"PCA": PCA(16).fit(X)}, n_images=8)
     >>> [label.get_text() for label in ax.get_yticklabels()]
-    ['original', 'reconstruction']
+    ['original', 'DenseAutoencoder', 'PCA']
     """
     ae = _autoencoder(estimator, "plot_reconstructions")
     X = _first_rows(np.asarray(X), n_images)
-    return _rows_of_images([X, ae.predict(X)], ["original", "reconstruction"], ae, image_shape, scale=X, ax=ax,
-                           title=f"{type(ae).__name__} reconstructions ({ae.n_components_}-value code)")
+    rows = {"original": X, type(ae).__name__: ae.predict(X)}
+    for name, baseline in (baselines or {}).items():
+        flat = X.reshape(len(X), -1)
+        rows[name] = np.asarray(baseline.inverse_transform(baseline.transform(flat))).reshape(X.shape)
+    return _rows_of_images(list(rows.values()), list(rows), ae, image_shape, scale=X, ax=ax,
+                           title=f"Reconstructions from codes of {ae.n_components_} values")
 
 
 def plot_denoising(estimator, X, X_noisy=None, *, n_images=10, image_shape=None, random_state=None, ax=None):

@@ -78,9 +78,18 @@ def test_reconstructions_draw_originals_over_predictions(linear, X):
     drawn = tiles(ax, 2, 6, (8, 8))
     assert_allclose(drawn[0], X[:6].reshape(6, 8, 8))
     assert_allclose(drawn[1], linear.predict(X[:6]).reshape(6, 8, 8), rtol=1e-6)
-    assert tick_texts(ax.get_yticklabels()) == ["original", "reconstruction"]
+    assert tick_texts(ax.get_yticklabels()) == ["original", "DenseAutoencoder"]
     assert ax.get_images()[0].get_clim() == (X[:6].min(), X[:6].max())  # one grey scale, the originals'
-    assert "16-value code" in ax.get_title()
+    assert "codes of 16 values" in ax.get_title()
+
+
+def test_baselines_get_a_row_each(conv, X):
+    pca = PCA(8).fit(X)
+    ax = plot_reconstructions(conv, X, baselines={"PCA (8)": pca}, n_images=4)
+    drawn = tiles(ax, 3, 4, (8, 8))
+    assert_allclose(drawn[1], conv.predict(X[:4]).reshape(4, 8, 8), rtol=1e-6)
+    assert_allclose(drawn[2], pca.inverse_transform(pca.transform(X[:4])).reshape(4, 8, 8), rtol=1e-5, atol=1e-6)
+    assert tick_texts(ax.get_yticklabels()) == ["original", "ConvAutoencoder", "PCA (8)"]
 
 
 def test_reconstructions_draw_on_a_given_ax(linear, X):
