@@ -140,7 +140,7 @@ FITTED_ATTRIBUTES_DOC = """\
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when X has string column names."""
 
 
@@ -610,7 +610,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
 
         Returns
         -------
-        codes : ndarray of shape (n_samples, n_components_), dtype float32
+        codes : ndarray of shape (n_samples, `n_components_`), dtype float32
             The codes of X.
         """
         return self._transform(self._fit(X, y, partial=False))
@@ -664,7 +664,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
 
         Returns
         -------
-        codes : ndarray of shape (n_samples, n_components_), dtype float32
+        codes : ndarray of shape (n_samples, `n_components_`), dtype float32
             The code of each sample.
         """
         check_is_fitted(self)
@@ -679,7 +679,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
             Codes, as returned by ``transform``.
 
         Returns

@@ -38,6 +38,8 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
     hidden layers, then a softmax over the classes) is trained on the
     labelled samples only.
 
+    Read more in the :ref:`User Guide <classifier>`.
+
     Parameters
     ----------
     autoencoder : skae autoencoder
@@ -92,7 +94,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when X has string column names.
 
     See Also

@@ -115,6 +115,8 @@ class ContractiveAutoencoder(DenseAutoencoder):
     for a 64-8 encoder (closed form), 1.7x for 64-128-8 and 9x for 784-256-32
     (automatic differentiation: one backward pass per code unit).
 
+    Read more in the :ref:`User Guide <contractive>`.
+
     Parameters
     ----------
     n_components : int, default=2

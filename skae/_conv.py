@@ -27,6 +27,8 @@ class ConvAutoencoder(BaseAutoencoder):
     flattened feature map, or ``n_components`` values when a dense bottleneck
     is asked for.
 
+    Read more in the :ref:`User Guide <conv>`.
+
     Parameters
     ----------
     n_components : int or None, default=None

@@ -20,8 +20,8 @@ class DenoisingAutoencoder(DenseAutoencoder):
     denoised X. Corrupted values are clipped to the range of the training
     data, so that they look like real inputs.
 
-    Read more in ``docs/`` and in DenseAutoencoder, whose architecture this
-    shares.
+    Read more in the :ref:`User Guide <denoising>`, and in DenseAutoencoder,
+    whose architecture this shares.
 
     Parameters
     ----------

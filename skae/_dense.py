@@ -49,6 +49,8 @@ class DenseAutoencoder(BaseAutoencoder):
     - tied: ``tied_weights=True``, each decoder kernel the transpose of its
       encoder kernel (half the weights; biases stay untied).
 
+    Read more in the :ref:`User Guide <dense>`.
+
     Parameters
     ----------
 %(dense_parameters)s

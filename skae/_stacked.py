@@ -26,6 +26,8 @@ class StackedAutoencoder(BaseAutoencoder):
     sparsity penalties) stay in the stack; a contractive step's penalty is
     part of its own training only, not of fine-tuning.
 
+    Read more in the :ref:`User Guide <stacked>`.
+
     Parameters
     ----------
     steps : list of (str, autoencoder) tuples

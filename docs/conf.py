@@ -1,0 +1,77 @@
+"""Sphinx configuration: numpydoc, autosummary, sphinx-gallery and offline intersphinx.
+
+Build with ``python -m sphinx -W --keep-going -b html docs docs/_build/html``.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from _inventories import SKLEARN_UNLINKED, write_inventories  # noqa: E402
+
+import skae  # noqa: E402
+
+project = "skae"
+author = "the skae developers"
+copyright = "2026, the skae developers"
+version = release = skae.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
+default_role = "literal"
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": True}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+intersphinx_mapping = write_inventories(HERE / "_build" / "inventories")
+intersphinx_timeout = 1
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "doc_module": ("skae",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"skae": None},
+    "matplotlib_animations": False,
+    "show_memory": False,
+    "image_scrapers": ("matplotlib",),
+}
+
+html_theme = "alabaster"
+html_theme_options = {
+    "description": "Autoencoders as scikit-learn transformers, on Keras 3.",
+    "fixed_sidebar": True,
+    "page_width": "1100px",
+    "sidebar_width": "230px",
+}
+html_static_path = []
+
+
+def _unlinked_sklearn_label(app, env, node, contnode):
+    """A scikit-learn label named in an inherited docstring, with no page to link: plain text."""
+    if node.get("reftype") == "ref" and node.get("reftarget") in SKLEARN_UNLINKED:
+        return contnode
+    return None
+
+
+def setup(app):
+    app.connect("missing-reference", _unlinked_sklearn_label)
