@@ -75,8 +75,9 @@ plt.show()
 # The first layer's filters
 # -------------------------
 # The 3 x 3 filters the patch autoencoder's first convolution learned, each
-# scaled from its lowest weight (black) to its highest (white): many are
-# oriented edge and gradient detectors.
+# scaled from its lowest weight (black) to its highest (white). At this size
+# a filter can only weigh a pixel against its neighbours: several set a
+# bright row or column against a dark one, as edge detectors do.
 
 plot_features(ae)
 plt.show()

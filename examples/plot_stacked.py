@@ -42,6 +42,7 @@ for name, error in errors.items():
 fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
 bars = ax.bar(list(errors), list(errors.values()), color=["0.6", "tab:orange", "tab:blue"])
 ax.bar_label(bars, fmt="%.4f")
+ax.margins(y=0.12)
 ax.set(ylabel="held-out reconstruction MSE", title="Stacked 64-48-32-16 autoencoder against PCA")
 plt.show()
 
@@ -52,7 +53,10 @@ plt.show()
 # well below PCA's.
 #
 # The history holds each step's greedy training under its name, over that
-# step's own epochs, and the fine-tuning of the whole stack as ``loss``.
+# step's own epochs, and the fine-tuning of the whole stack as ``loss``. Each
+# step's loss is measured on its own input, the codes of the step below, so
+# the levels of the curves are not comparable; only ``layer0_loss`` and
+# ``loss`` are errors on the digits themselves.
 
 plot_history(tuned)
 plt.show()

@@ -390,7 +390,8 @@ def plot_history(estimator, *, ax=None, log_scale=True):
         colours.setdefault(key, line.get_color())
     if log_scale and all((values > 0).all() for values in history.values()):
         ax.set_yscale("log")
-    ax.set(xlabel="epoch", ylabel="value (log scale)" if ax.get_yscale() == "log" else "value",
+    quantity = "loss" if all("loss" in key for key in history) else "value"
+    ax.set(xlabel="epoch", ylabel=f"{quantity} (log scale)" if ax.get_yscale() == "log" else quantity,
            title=f"{type(estimator).__name__} training history")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(frameon=False)
@@ -412,7 +413,9 @@ def plot_features(estimator, *, n_features=None, image_shape=None, n_cols=None, 
     shape of an input image: the pattern that excites the unit most for a
     given input norm. A ``ConvAutoencoder``'s first layer has small filters,
     drawn at their own size (in colour for RGB inputs). Each tile is scaled
-    on its own, from its lowest weight (black) to its highest (white).
+    on its own, from its lowest weight (black) to its highest (white). Inputs
+    that never vary in the training data (the blank border of digits) get no
+    gradient, and keep their random initial weights.
 
     Parameters
     ----------
@@ -463,7 +466,7 @@ def plot_features(estimator, *, n_features=None, image_shape=None, n_cols=None, 
     padded = np.full((n_rows * n_cols, *tiles.shape[1:]), np.nan)
     padded[:len(tiles)] = tiles
     grid = padded.reshape((n_rows, n_cols, *tiles.shape[1:]))
-    title = f"{type(ae).__name__}: {kind} ({len(tiles)} of {total})"
+    title = f"{type(ae).__name__}\n{kind} ({len(tiles)} of {total})"
     row_labels = [f"{unit} {i * n_cols}-{min(len(tiles), (i + 1) * n_cols) - 1}" for i in range(n_rows)]
     return _draw_tiles(grid, ax=ax, row_labels=row_labels, vmin=0, vmax=1, title=title)
 

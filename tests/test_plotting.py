@@ -207,7 +207,7 @@ def test_history_draws_each_term_and_its_validation_dashed(X):
         assert line.get_linestyle() == ("--" if key.startswith("val_") else "-")
         if key.startswith("val_"):
             assert line.get_color() == lines[key[4:]].get_color()
-    assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch"
+    assert ax.get_yscale() == "log" and (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss (log scale)")
 
 
 def test_history_of_a_stack_and_of_a_classifier(X, y):
