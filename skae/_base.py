@@ -356,6 +356,30 @@ class KerasEstimator(BaseWrapper):
                 f"start with one of {sorted(ROUTING_PREFIXES)} and '__', as in optimizer__beta_1."
             )
 
+    # Whether X may have more than two dimensions (images).
+    _accepts_images = False
+
+    def _validate_X(self, X, *, reset):
+        """Check X as scikit-learn does, before Keras sees it; float32 out."""
+        if not reset and self._is_plain_float_matrix(X):
+            # validate_data costs ~60 us, more than a one-row forward pass. A
+            # float ndarray of the fitted width, fitted without feature names,
+            # passes all its checks but one: its values must be finite.
+            assert_all_finite(X, input_name="X")
+        else:
+            X = validate_data(self, X, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
+        return X.astype(np.float32, copy=False)
+
+    def _is_plain_float_matrix(self, X):
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float32, np.float64)
+            and len(X) > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        )
+
     # -- training ----------------------------------------------------------------
 
     def _fit(self, X, y, *, partial, train=True):
@@ -518,9 +542,6 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
     ``Model.predict`` (see ``skae._inference``).
     """
 
-    # Whether X may have more than two dimensions (images).
-    _accepts_images = False
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
@@ -531,27 +552,6 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
     @property
     def _n_features_out(self):
         return self.n_components_
-
-    def _validate_X(self, X, *, reset):
-        """Check X as scikit-learn does, before Keras sees it; float32 out."""
-        if not reset and self._is_plain_float_matrix(X):
-            # validate_data costs ~60 us, more than a one-row forward pass. A
-            # float ndarray of the fitted width, fitted without feature names,
-            # passes all its checks but one: its values must be finite.
-            assert_all_finite(X, input_name="X")
-        else:
-            X = validate_data(self, X, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
-        return X.astype(np.float32, copy=False)
-
-    def _is_plain_float_matrix(self, X):
-        return (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in (np.float32, np.float64)
-            and len(X) > 0
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-        )
 
     def _validate_fit_data(self, X, y, *, reset):
         X = self._validate_X(X, reset=reset)

@@ -178,7 +178,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
                 f"autoencoder must be a skae autoencoder (DenseAutoencoder, StackedAutoencoder, ...). "
                 f"Received: {type(self.autoencoder).__name__}"
             )
-        X, y = validate_data(self, X, y, reset=reset, dtype="numeric", allow_nd=self.autoencoder._accepts_images)
+        X, y = validate_data(self, X, y, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
         unlabelled = unlabelled_mask(y)
         if unlabelled.all():
             raise ValueError(
@@ -194,6 +194,10 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         codes = np.full(len(y), UNLABELLED)
         codes[~unlabelled] = np.searchsorted(self.classes_, labels)
         return X, codes
+
+    @property
+    def _accepts_images(self):
+        return self.autoencoder._accepts_images
 
     def _build(self, X, *, train=True):
         autoencoder, network_X = self._fit_part(self.autoencoder, X, train=train and self.pretrain)
@@ -253,7 +257,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
             Columns in the order of ``classes_``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype="numeric", allow_nd=self.autoencoder_._accepts_images)
+        X = self._validate_X(X, reset=False)
         return self._forward["model"](self.autoencoder_._validate_X(X, reset=False)).astype(np.float64)
 
     def predict(self, X):

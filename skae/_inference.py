@@ -102,6 +102,10 @@ def _numpy_op(layer, call_kwargs):
         return _affine(kernel, _numpy(layer.bias), ACTIVATIONS["linear"])
     if kind is keras.layers.Activation:
         return _numpy_activation(layer.activation)
+    if kind is keras.layers.Normalization:
+        mean, variance = _numpy(layer.mean), _numpy(layer.variance)
+        scale = np.maximum(np.sqrt(variance), np.float32(keras.config.epsilon()))
+        return (lambda x: mean + x * scale) if layer.invert else (lambda x: (x - mean) / scale)
     if isinstance(layer, _IDENTITY_LAYERS) or getattr(layer, "identity_at_inference", False):
         return ACTIVATIONS["linear"]
     return None

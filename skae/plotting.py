@@ -23,6 +23,9 @@ __all__ = [
 ]
 
 
+# Pixels of white between the tiles of a mosaic.
+GAP = 1
+
 # -- shared helpers --------------------------------------------------------------
 
 
@@ -67,13 +70,13 @@ def _as_images(X, shape):
     return X.reshape((len(X), *shape))
 
 
-def _mosaic(tiles, gap=1):
+def _mosaic(tiles):
     """Tiles of shape (rows, cols, h, w[, 3]) as one array, NaN in the gaps."""
     n_rows, n_cols, h, w = tiles.shape[:4]
-    out = np.full((n_rows * (h + gap) - gap, n_cols * (w + gap) - gap, *tiles.shape[4:]), np.nan)
+    out = np.full((n_rows * (h + GAP) - GAP, n_cols * (w + GAP) - GAP, *tiles.shape[4:]), np.nan)
     for i in range(n_rows):
         for j in range(n_cols):
-            out[i * (h + gap):i * (h + gap) + h, j * (w + gap):j * (w + gap) + w] = tiles[i, j]
+            out[i * (h + GAP):i * (h + GAP) + h, j * (w + GAP):j * (w + GAP) + w] = tiles[i, j]
     return out
 
 
@@ -110,8 +113,8 @@ def _draw_tiles(tiles, *, ax, row_labels, col_labels=None, vmin=None, vmax=None,
     else:
         cmap = plt.get_cmap("gray").with_extremes(bad="white")
         ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_yticks([i * (h + 1) + (h - 1) / 2 for i in range(n_rows)], row_labels)
-    ax.set_xticks([j * (w + 1) + (w - 1) / 2 for j in range(n_cols)], col_labels or [])
+    ax.set_yticks([i * (h + GAP) + (h - 1) / 2 for i in range(n_rows)], row_labels)
+    ax.set_xticks([j * (w + GAP) + (w - 1) / 2 for j in range(n_cols)], col_labels or [])
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
@@ -481,16 +484,18 @@ def _maximise_activation(ae, units, norm, n_steps, step_size, random_state):
     start *= norm / np.linalg.norm(start, axis=1, keepdims=True)
     x = tf.Variable(start.reshape((len(units), *shape)), dtype=tf.float32)
     target = tf.one_hot(units, ae.n_components_)
-    flat_norm = lambda t: tf.norm(tf.reshape(t, (len(units), -1)), axis=1)  # noqa: E731
     per_sample = (-1,) + (1,) * len(shape)
+
+    def norms(t):  # each sample's L2 norm, broadcastable against t
+        return tf.reshape(tf.norm(tf.reshape(t, (len(units), -1)), axis=1), per_sample)
+
     for _ in range(n_steps):
         with tf.GradientTape() as tape:
             codes = tf.reshape(ae.encoder_(x, training=False), (len(units), -1))
             objective = tf.reduce_sum(codes * target)
         gradient = tape.gradient(objective, x)
-        step = gradient / tf.reshape(flat_norm(gradient) + 1e-12, per_sample)
-        moved = x + step_size * norm * step
-        x.assign(moved * tf.reshape(norm / flat_norm(moved), per_sample))  # back onto the sphere
+        moved = x + step_size * norm * gradient / (norms(gradient) + 1e-12)
+        x.assign(moved * (norm / norms(moved)))  # back onto the sphere
     return x.numpy().reshape(len(units), -1).astype(np.float64)
 
 

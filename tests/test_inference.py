@@ -66,3 +66,14 @@ def test_many_estimators_on_the_traced_path_do_not_warn_of_retracing(caplog):
         ae.transform(X[:3])
         ae.transform(X[:5])
     assert "retracing" not in caplog.text
+
+
+def test_a_classifiers_dense_head_runs_in_numpy():
+    """The head's Normalization layer has a numpy op, so a dense classifier never traces."""
+    from skae import AutoencoderClassifier
+
+    y = (X[:, 0] > 0).astype(int)
+    clf = AutoencoderClassifier(DenseAutoencoder(3, hidden_layer_sizes=(16,), epochs=1), epochs=1, random_state=0)
+    clf.fit(X, y)
+    assert clf._forward["model"].kind == "numpy"
+    assert_allclose(clf.predict_proba(X), clf.model_(X).numpy(), rtol=1e-5, atol=1e-6)
