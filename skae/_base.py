@@ -54,9 +54,12 @@ tf_config.is_op_determinism_enabled()
 # optimizer__beta_1=0.95 reaches the optimizer's constructor.
 ROUTING_PREFIXES = frozenset({"optimizer", "loss", "compile", "fit", "callbacks"})
 
-# Keras pays a fixed Python cost per training step; running 16 steps per call
-# makes small networks on CPU 1.5-2x faster to train (benchmarks/run.py).
+# Keras pays a fixed Python cost per training step; running up to 16 steps per
+# call makes small networks on CPU 1.5-2x faster to train (benchmarks/run.py).
+# But Keras traces its multi-step loop twice, about 0.1 s more than one step:
+# a first training of fewer steps than SHORT_FIT_STEPS runs one step per call.
 STEPS_PER_EXECUTION = 16
+SHORT_FIT_STEPS = 100
 
 # epochs="auto" shows the network about this many samples, within EPOCH_RANGE.
 AUTO_EPOCH_SAMPLES = 100_000
@@ -181,6 +184,27 @@ class _StopOnNonFiniteLoss(keras.callbacks.Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
             self.model.stop_training = True
+
+
+def _epochs_of_batches(X, y, batch_size, seed):
+    """X and y as an endless tf.data stream of shuffled batches.
+
+    Each epoch is one pass over a new permutation, its last batch short, as
+    Keras batches arrays. But Keras builds a new iterator over arrays every
+    epoch, about 10 ms on CPU: a fit of 200 epochs on a few hundred rows spent
+    two thirds of its time there. Fed this stream with ``steps_per_epoch``,
+    Keras keeps one iterator for the whole fit.
+    """
+    import tensorflow as tf
+
+    def tensor(a):
+        return tf.convert_to_tensor(a, dtype=keras.backend.floatx() if a.dtype.kind == "f" else None)
+
+    X_t = tensor(X)
+    data = (X_t, X_t if y is X else tensor(y))
+    batches = tf.data.Dataset.range(len(X)).shuffle(len(X), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    stream = tf.data.Dataset.zip(batches.repeat(), tf.data.Dataset.from_tensors(data).repeat())
+    return stream.map(lambda rows, arrays: tuple(tf.gather(a, rows) for a in arrays)).prefetch(2)
 
 
 class _RetracingNoise(logging.Filter):
@@ -483,13 +507,21 @@ class KerasEstimator(BaseWrapper):
         self._fit_callbacks.append(_StopOnNonFiniteLoss())
         fit_kwargs = {}
         if self.early_stopping:
-            X, X_val, y, y_val = train_test_split(
-                X, y, test_size=self.validation_fraction, random_state=self._random_state
-            )
+            split = train_test_split(X, *([] if y is X else [y]), test_size=self.validation_fraction,
+                                     random_state=self._random_state)
+            X, X_val, y, y_val = split if y is not X else (*split, *split)
             fit_kwargs["validation_data"] = (X_val, y_val)
             self._fit_callbacks.append(
                 keras.callbacks.EarlyStopping(patience=self.n_iter_no_change, restore_best_weights=True)
             )
+        n_batches, extra = -(-len(X) // self.batch_size), self._extra_params()
+        if self.model_.train_function is None and "compile__steps_per_execution" not in extra:
+            # Up to 16 steps per call, and a whole number of calls per epoch.
+            short = epochs * n_batches < SHORT_FIT_STEPS
+            self.model_.steps_per_execution = 1 if short else min(n_batches, STEPS_PER_EXECUTION)
+        if n_batches % self.model_.steps_per_execution == 0 and not any(k.startswith("fit__") for k in extra):
+            fit_kwargs.update(steps_per_epoch=n_batches, shuffle=False)
+            X, y = _epochs_of_batches(X, y, self.batch_size, self._random_state), None
         with _quiet_retracing():
             self._fit_keras_model(
                 X, y, sample_weight=None, warm_start=warm, epochs=epochs, initial_epoch=initial_epoch, **fit_kwargs
@@ -732,13 +764,14 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,)
+        scores : ndarray of shape (n_samples,), dtype float32
             ``-mean((X - predict(X)) ** 2)`` over the features of each sample.
+            float32, the precision of the network's reconstruction.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         errors = (X - self._forward["model"](X)) ** 2
-        return -errors.reshape(len(X), -1).mean(axis=1, dtype=np.float64)
+        return -errors.reshape(len(X), -1).mean(axis=1, dtype=np.float64).astype(np.float32)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over X.
@@ -758,7 +791,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         score : float
             ``-mean((X - predict(X)) ** 2)``.
         """
-        return float(np.mean(self.score_samples(X)))
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     # -- pickling ----------------------------------------------------------------
 

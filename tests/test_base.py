@@ -151,6 +151,7 @@ def test_predict_is_decode_of_encode_and_score_is_mean_score_samples(small_digit
     assert_allclose(ae.predict(X_test), ae.inverse_transform(ae.transform(X_test)), rtol=1e-5, atol=1e-6)
     expected = -np.mean((X_test - ae.predict(X_test)) ** 2, axis=1)
     assert_allclose(ae.score_samples(X_test), expected, rtol=1e-5)
+    assert ae.score_samples(X_test).dtype == np.float32
     assert ae.score(X_test) == pytest.approx(expected.mean(), rel=1e-5)
 
 
@@ -226,6 +227,27 @@ def test_optimizer_instance_is_copied_for_each_fit(small_digits):
     assert ae.model_.optimizer is not optimizer
     assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.002)
     ae.fit(X_train)  # a second, fresh model trains with a fresh copy
+
+
+@pytest.mark.parametrize(
+    "params, steps_per_execution",
+    [
+        ({"epochs": 2}, 1),  # 2 epochs x 10 batches: too short to pay for tracing a multi-step loop
+        ({"epochs": 10}, 10),  # one call to Keras per epoch
+        ({"epochs": 10, "batch_size": 8}, 16),  # 38 batches per epoch: 16 per call, the rest in a short call
+        ({"epochs": 2, "compile__steps_per_execution": 4}, 4),  # the user's choice wins
+        ({"epochs": 3, "fit__shuffle": False}, 1),
+    ],
+)
+def test_steps_per_call_and_per_epoch(small_digits, params, steps_per_execution):
+    X_train, _ = small_digits  # 300 rows
+    ae = DenseAutoencoder(4, hidden_layer_sizes=(), **params).fit(X_train)
+    assert ae.model_.steps_per_execution == steps_per_execution
+    batches = -(-300 // ae.batch_size)
+    assert int(ae.model_.optimizer.iterations) == params["epochs"] * batches  # each epoch one pass over X
+    ae.set_params(warm_start=True, epochs=1).fit(X_train[:100])  # the traced loop is kept
+    assert ae.model_.steps_per_execution == steps_per_execution
+    assert int(ae.model_.optimizer.iterations) == params["epochs"] * batches + -(-100 // ae.batch_size)
 
 
 def test_unknown_keyword_is_rejected_at_fit(small_digits):

@@ -109,7 +109,7 @@ def test_grid_search_and_cross_validation(labelled):
     clf = AutoencoderClassifier(DenseAutoencoder(8, **SMALL), epochs=10, learning_rate=0.01, random_state=0)
     scores = cross_val_score(clf, X, y, cv=2)
     assert scores.shape == (2,) and np.all(scores > 0.3)
-    search = GridSearchCV(clf, {"autoencoder__n_components": [4, 8], "freeze": [True, False]}, cv=2).fit(X, y)
+    search = GridSearchCV(clf, {"autoencoder__n_components": [4, 8], "freeze": [False]}, cv=2).fit(X, y)
     assert set(search.best_params_) == {"autoencoder__n_components", "freeze"}
     assert search.best_estimator_.autoencoder_.n_components_ == search.best_params_["autoencoder__n_components"]
 
