@@ -8,8 +8,9 @@ Three views of autoencoders trained on digits, each one call to
 * the weights of each first-layer unit, drawn as an 8 x 8 image: the input
   pattern the unit responds to most;
 * activation maximisation: for each unit of the code, the input of a fixed
-  norm that makes it fire most, found by gradient ascent (Erhan et al. 2009),
-  which sees through all the layers below the code;
+  norm, or within the data's range, that makes it fire most, found by
+  gradient ascent (Erhan et al. 2009), which sees through all the layers
+  below the code;
 * the learning curves.
 """
 
@@ -43,20 +44,27 @@ plt.show()
 # What excites each code unit of a deep autoencoder
 # -------------------------------------------------
 # A 64-36-8 encoder with a tanh code. Each input starts random, then 200
-# steps of gradient ascent raise one code unit while the input keeps the
-# mean norm of the digits.
+# steps of gradient ascent raise one code unit, under one of two
+# constraints.
 #
-# The inputs found do not look like digits, and that is the lesson of this
-# view: under a norm constraint alone the ascent spends the norm wherever the
-# encoder's weights are largest, negative pixel values and the blank border
-# included, where the weights never left their random start. What excites a
-# unit most need not look like anything in the data; the first-layer
-# features above, and reconstructions, are the easier reading.
+# Top, ``constraint="norm"``: the input keeps the mean norm of the digits.
+# The inputs found do not look like digits: under a norm constraint alone
+# the ascent spends the norm wherever the encoder's weights are largest,
+# negative pixel values and the blank border included, where the weights
+# never left their random start. What excites a unit most need not look
+# like anything in the data.
+#
+# Bottom, ``constraint="range"``: each pixel stays within the range it takes
+# in the digits, so the border, blank in every digit, stays blank, and no
+# pixel goes below zero. What is left is the part of the image the unit
+# reads: the strokes that raise it are lit, those that lower it are dark.
 
 deep = DenseAutoencoder(
     n_components=8, hidden_layer_sizes=(36,), code_activation="tanh", early_stopping=True, random_state=0
 ).fit(X)
-plot_activation_maximisation(deep, X, random_state=0)
+fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 3.6), layout="constrained")
+plot_activation_maximisation(deep, X, random_state=0, ax=top)
+plot_activation_maximisation(deep, X, constraint="range", random_state=0, ax=bottom)
 plt.show()
 
 # %%

@@ -474,53 +474,76 @@ def plot_features(estimator, *, n_features=None, image_shape=None, n_cols=None, 
     return _draw_tiles(grid, ax=ax, row_labels=row_labels, vmin=0, vmax=1, title=title)
 
 
-def _maximise_activation(ae, units, norm, n_steps, step_size, random_state):
-    """Inputs of L2 norm ``norm`` found by gradient ascent on each unit of the code."""
+def _maximise_activation(ae, units, X, constraint, n_steps, step_size, random_state):
+    """Inputs found by projected gradient ascent on each unit of the code.
+
+    ``constraint="norm"`` keeps each input on the sphere of the mean row norm
+    of X; ``"range"`` keeps each input value within the range of its feature
+    in X. Steps are ``step_size`` times that mean norm long.
+    """
     import tensorflow as tf
 
     shape = ae.encoder_.input_shape[1:]
+    flat = X.reshape(len(X), -1)
+    norm = float(np.mean(np.linalg.norm(flat, axis=1)))
     rng = np.random.default_rng(random_state)
-    start = rng.normal(size=(len(units), math.prod(shape)))
-    start *= norm / np.linalg.norm(start, axis=1, keepdims=True)
-    x = tf.Variable(start.reshape((len(units), *shape)), dtype=tf.float32)
-    target = tf.one_hot(units, ae.n_components_)
     per_sample = (-1,) + (1,) * len(shape)
 
     def norms(t):  # each sample's L2 norm, broadcastable against t
         return tf.reshape(tf.norm(tf.reshape(t, (len(units), -1)), axis=1), per_sample)
 
+    if constraint == "norm":
+        start = rng.normal(size=(len(units), flat.shape[1]))
+        start *= norm / np.linalg.norm(start, axis=1, keepdims=True)
+
+        def project(t):
+            return t * (norm / norms(t))  # back onto the sphere
+    else:
+        low, high = flat.min(axis=0), flat.max(axis=0)
+        start = rng.uniform(low, high, size=(len(units), flat.shape[1]))
+        low, high = (tf.constant(bound.reshape(shape), tf.float32) for bound in (low, high))
+
+        def project(t):
+            return tf.clip_by_value(t, low, high)  # back into the box
+
+    x = tf.Variable(start.reshape((len(units), *shape)), dtype=tf.float32)
+    target = tf.one_hot(units, ae.n_components_)
     for _ in range(n_steps):
         with tf.GradientTape() as tape:
             codes = tf.reshape(ae.encoder_(x, training=False), (len(units), -1))
             objective = tf.reduce_sum(codes * target)
         gradient = tape.gradient(objective, x)
-        moved = x + step_size * norm * gradient / (norms(gradient) + 1e-12)
-        x.assign(moved * (norm / norms(moved)))  # back onto the sphere
-    return x.numpy().reshape(len(units), -1).astype(np.float64)
+        x.assign(project(x + step_size * norm * gradient / (norms(gradient) + 1e-12)))
+    return x.numpy().reshape(len(units), -1).astype(np.float64), norm
 
 
-def plot_activation_maximisation(estimator, X, *, units=None, n_steps=200, step_size=0.1, image_shape=None,
-                                 random_state=None, ax=None):
+def plot_activation_maximisation(estimator, X, *, units=None, constraint="norm", n_steps=200, step_size=0.1,
+                                 image_shape=None, random_state=None, ax=None):
     """Draw, for several code units, an input that makes the unit fire most.
 
     For each unit, start from a random input and run gradient ascent on the
-    unit's value, keeping the input's L2 norm at the mean norm of the rows
-    of X: without that constraint the activation grows with the input's
-    scale, not its pattern (Erhan et al. 2009). Each found input is scaled
-    on its own for display.
+    unit's value, projecting the input back after each step: without a
+    constraint the activation grows with the input's scale, not its pattern
+    (Erhan et al. 2009). Each found input is scaled on its own for display.
 
     Parameters
     ----------
     estimator : fitted skae autoencoder
         The encoder whose code units are maximised.
     X : array-like of shape (n_samples, n_features) or images
-        Samples like the training data: they set the norm of the inputs.
+        Samples like the training data: they set the norm, or the range, of the inputs.
     units : sequence of int, default=None
         The code units to maximise; None takes the first ones, up to 16.
+    constraint : {"norm", "range"}, default="norm"
+        "norm" keeps each input's L2 norm at the mean norm of the rows of X,
+        as Erhan et al. do; the ascent may then use values the data never
+        takes, negative pixels say. "range" keeps each input value within
+        the range its feature takes in X, so a feature constant in X (the
+        blank border of digits) stays at that constant.
     n_steps : int, default=200
         Gradient-ascent steps.
     step_size : float, default=0.1
-        Length of a step, as a fraction of the norm.
+        Length of a step, as a fraction of the mean norm of the rows of X.
     image_shape : tuple of int, default=None
         As in :func:`plot_reconstructions`.
     random_state : int or None, default=None
@@ -556,9 +579,11 @@ def plot_activation_maximisation(estimator, X, *, units=None, n_steps=200, step_
     if not units or not all(0 <= unit < ae.n_components_ for unit in units):
         raise ValueError(f"units must be code units, from 0 to n_components_ - 1 = {ae.n_components_ - 1}. "
                          f"Received: units={units}")
-    norm = float(np.mean(np.linalg.norm(X.reshape(len(X), -1), axis=1)))
-    found = _maximise_activation(ae, units, norm, n_steps, step_size, random_state)
+    if constraint not in ("norm", "range"):
+        raise ValueError(f'constraint must be "norm" or "range". Received: constraint={constraint!r}')
+    found, norm = _maximise_activation(ae, units, X, constraint, n_steps, step_size, random_state)
     shape = _image_shape(ae, found.shape[1], image_shape)
     tiles = _min_max(_as_images(found, shape))[np.newaxis]
+    within = f"of norm {norm:.3g}" if constraint == "norm" else "within the range of X"
     return _draw_tiles(tiles, ax=ax, row_labels=[], col_labels=[f"unit {unit}" for unit in units], vmin=0, vmax=1,
-                       title=f"{type(ae).__name__}: inputs of norm {norm:.3g} that excite each code unit most")
+                       title=f"{type(ae).__name__}: inputs {within} that excite each code unit most")
