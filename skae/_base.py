@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
+import tensorflow as tf
 from scikeras._utils import (
     get_loss_class_function_or_string,
     get_optimizer_class,
@@ -195,7 +196,6 @@ def _epochs_of_batches(X, y, batch_size, seed):
     two thirds of its time there. Fed this stream with ``steps_per_epoch``,
     Keras keeps one iterator for the whole fit.
     """
-    import tensorflow as tf
 
     def tensor(a):
         return tf.convert_to_tensor(a, dtype=keras.backend.floatx() if a.dtype.kind == "f" else None)
@@ -507,9 +507,12 @@ class KerasEstimator(BaseWrapper):
         self._fit_callbacks.append(_StopOnNonFiniteLoss())
         fit_kwargs = {}
         if self.early_stopping:
-            split = train_test_split(X, *([] if y is X else [y]), test_size=self.validation_fraction,
-                                     random_state=self._random_state)
-            X, X_val, y, y_val = split if y is not X else (*split, *split)
+            split = dict(test_size=self.validation_fraction, random_state=self._random_state)
+            if y is X:  # an autoencoder's target: split once, keep it the same array
+                X, X_val = train_test_split(X, **split)
+                y, y_val = X, X_val
+            else:
+                X, X_val, y, y_val = train_test_split(X, y, **split)
             fit_kwargs["validation_data"] = (X_val, y_val)
             self._fit_callbacks.append(
                 keras.callbacks.EarlyStopping(patience=self.n_iter_no_change, restore_best_weights=True)
@@ -588,6 +591,11 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
     def _validate_fit_data(self, X, y, *, reset):
         X = self._validate_X(X, reset=reset)
         return X, X  # the target is the input
+
+    def _network_layout(self, X):
+        """Validated X in the layout of the network's input; a family that
+        reads X as images reshapes it."""
+        return X
 
     # -- fitting ---------------------------------------------------------------
 

@@ -193,7 +193,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
             raise ValueError(f"y has labels {np.setdiff1d(labels, self.classes_)} not seen in the first fit.")
         codes = np.full(len(y), UNLABELLED)
         codes[~unlabelled] = np.searchsorted(self.classes_, labels)
-        return X, codes
+        return X.astype(np.float32, copy=False), codes  # float32, as _validate_X gives
 
     @property
     def _accepts_images(self):
@@ -232,7 +232,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
 
     def _train(self, X, y, **kwargs):
         labelled = y != UNLABELLED
-        network_X = self.autoencoder_._validate_X(X[labelled], reset=False)
+        network_X = self.autoencoder_._network_layout(X[labelled])
         super()._train(network_X, y[labelled], **kwargs)
         encoder, _ = self.autoencoder_._steps()
         if kwargs["epochs"] and any(layer.trainable and layer.weights for layer, _ in encoder):
@@ -258,7 +258,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._forward["model"](self.autoencoder_._validate_X(X, reset=False)).astype(np.float64)
+        return self._forward["model"](self.autoencoder_._network_layout(X)).astype(np.float64)
 
     def predict(self, X):
         """The most probable class of each sample.

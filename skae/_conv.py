@@ -160,7 +160,10 @@ class ConvAutoencoder(BaseAutoencoder):
         if reset:
             self.sample_shape_ = X.shape[1:]
             self.image_shape_ = self._resolve_image_shape(X.shape[1:])
-        elif X.shape[1:] != self.sample_shape_:
+        return self._network_layout(X)
+
+    def _network_layout(self, X):
+        if X.shape[1:] != self.sample_shape_:
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was fitted on samples "
                 f"of shape {self.sample_shape_} (images of shape {self.image_shape_})."
