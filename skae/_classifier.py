@@ -215,7 +215,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         for layer in self._frozen_layers(encoder):
             layer.trainable = False
         self._network_steps = self._layer_names(encoder + head)
-        self.model_.compile(**self._get_compile_kwargs())
+        self.model_.compile(**self._get_compile_kwargs(self.loss))
 
     def _frozen_layers(self, encoder):
         weighted = [layer for layer, _ in encoder if layer.weights]

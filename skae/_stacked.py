@@ -173,6 +173,9 @@ class StackedAutoencoder(BaseAutoencoder):
             shape = tuple(step.encoder_.output_shape[1:])
         return encoder, decoder
 
+    def _auto_loss(self, X):
+        return self.steps_[0][1].loss_  # the first step's output is the stack's
+
     def _train(self, X, y, **kwargs):
         super()._train(X, y, **kwargs)
         for name, step in self.steps_:
