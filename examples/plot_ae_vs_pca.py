@@ -28,7 +28,7 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random
 # %%
 # The same pipeline, two reducers
 # -------------------------------
-# The autoencoder has one hidden layer of 128 ReLU units on each side of a
+# The autoencoder has one hidden layer of 512 ReLU units on each side of a
 # linear code; PCA is the linear baseline it should beat.
 
 

@@ -38,6 +38,9 @@ class DenoisingAutoencoder(DenseAutoencoder):
     noise_level : float, default=0.2
         Standard deviation ("gaussian") or probability (the others).
 
+    hidden_layer_sizes : tuple of int, default=(512,)
+%(hidden_layer_sizes)s
+
 %(dense_parameters)s
 
     code_activation : str, default="linear"
