@@ -8,11 +8,14 @@ weighted by ``contractive_weight`` (Rifai et al. 2011):
 
 .. math::
 
-    \\mathcal{L} = \\frac{1}{n} \\sum_i \\lVert x_i - g(f(x_i)) \\rVert^2
-    + \\lambda \\, \\frac{1}{n} \\sum_i \\lVert J_f(x_i) \\rVert_F^2
+    \\mathcal{L} = \\frac{1}{n} \\sum_i \\ell\\big(x_i, g(f(x_i))\\big)
+    + \\frac{\\lambda}{d} \\, \\frac{1}{n} \\sum_i \\lVert J_f(x_i) \\rVert_F^2
 
-The larger :math:`\\lambda`, the less the code moves when the input moves,
-and the more reconstruction suffers. With :math:`\\lambda = 0` it is a plain
+where :math:`\\ell` is the reconstruction loss per feature (cross-entropy here,
+as pixels lie in [0, 1]) and :math:`d` the number of input features, so that
+:math:`\\lambda` means the same for 64 pixels as for 784. The larger
+:math:`\\lambda`, the less the code moves when the input moves, and the more
+reconstruction suffers. With :math:`\\lambda = 0` it is a plain
 autoencoder. This sweep measures both terms on held-out digits.
 """
 
@@ -32,7 +35,7 @@ X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
 # ---------------------------------
 # ``squared_jacobian_norms`` differentiates the code at each held-out digit.
 
-weights = [0.0, 1e-4, 1e-3, 1e-2, 1e-1]
+weights = [0.0, 1e-2, 1e-1, 1.0, 10.0]
 norms, errors = [], []
 for weight in weights:
     ae = ContractiveAutoencoder(n_components=8, contractive_weight=weight, random_state=0).fit(X_train)
@@ -64,7 +67,7 @@ plt.show()
 # --------------------------
 # The history of the last model reports the terms of its loss apart:
 # ``reconstruction_loss``, and ``contractive_loss``, the unweighted penalty.
-# ``loss`` is the first plus ``contractive_weight`` times the second. With
+# ``loss`` is the first plus ``contractive_weight / 64`` times the second. With
 # this heaviest weight the penalty wins at first: the code goes flat and the
 # reconstruction stalls near the mean digit. Later the network finds
 # directions worth their cost in penalty, and both terms move.

@@ -1,5 +1,6 @@
 """ContractiveAutoencoder: a penalty on the Jacobian of the encoder."""
 
+import math
 from numbers import Real
 
 import keras
@@ -20,8 +21,9 @@ class ContractiveModel(keras.Model):
     """Functional autoencoder whose loss adds the contractive penalty.
 
     ``compute_loss`` returns the reconstruction loss plus
-    ``contractive_weight`` times the batch mean of ``||J(x)||_F^2``, where J
-    is the Jacobian of the code with respect to the input. The penalty is
+    ``contractive_weight`` times the batch mean of ``||J(x)||_F^2`` over the
+    number of input features, where J is the Jacobian of the code with
+    respect to the input. The penalty is
     computed in the training step from the layers' variables, so it always
     sees the current weights. ``history`` reports ``reconstruction_loss`` and
     ``contractive_loss`` (the unweighted penalty) next to ``loss``.
@@ -82,11 +84,13 @@ class ContractiveModel(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         reconstruction = super().compute_loss(x, y, y_pred, sample_weight, training)
         penalty = ops.mean(self.squared_jacobian_norms(x))
+        # Per input feature, as the reconstruction loss is a mean over features.
+        n_features = math.prod(x.shape[1:])
         # weighted by batch size, as Keras weighs its own loss tracker
         n_samples = ops.shape(x)[0]
         self.reconstruction_tracker.update_state(reconstruction, sample_weight=n_samples)
         self.contractive_tracker.update_state(penalty, sample_weight=n_samples)
-        return reconstruction + self.contractive_weight * penalty
+        return reconstruction + self.contractive_weight * penalty / n_features
 
     def get_config(self):
         return {
@@ -103,7 +107,8 @@ class ContractiveAutoencoder(DenseAutoencoder):
 
     The loss adds ``contractive_weight`` times the squared Frobenius norm of
     the Jacobian of the code h = f(x) with respect to the input, averaged over
-    the batch (Rifai et al., 2011). The penalty flattens the code in
+    the batch and divided by the number of input features (Rifai et al.,
+    2011). The penalty flattens the code in
     directions the data do not vary in, while reconstruction keeps it
     sensitive along the data. It is exact for any encoder: by automatic
     differentiation inside the Keras training step, or, for a single sigmoid
@@ -122,11 +127,22 @@ class ContractiveAutoencoder(DenseAutoencoder):
     n_components : int, default=2
         Width of the code, the output of ``transform``.
 
-    contractive_weight : float, default=0.001
-        Weight of the penalty in the loss. On digits with 8 components, 0.001
-        makes the squared Jacobian norm 6 times smaller than without the
-        penalty, for 1.2 times the reconstruction error; 0.01 makes it 24
-        times smaller for 1.6 times the error.
+    contractive_weight : float, default=0.1
+        Weight :math:`\lambda` of the penalty, counted per input feature:
+        the loss is ``mean(loss(x, x_hat)) + contractive_weight / d *
+        mean(||J(x)||_F^2)`` for inputs of ``d`` features, as the
+        reconstruction loss is a mean over the features. The weight so means
+        the same at any input width. Measured with the defaults (held-out,
+        against the same network without the penalty): on 8 x 8 digits with
+        8 components, 0.1 makes the squared Jacobian norm 0.17 times as
+        large for 1.05 times the reconstruction error (1.0: 0.07 times for
+        1.24 times); on 28 x 28 digits with 32 components, 0.34 times for
+        1.08 times.
+
+    hidden_layer_sizes : tuple of int, default=(128,)
+%(hidden_layer_sizes)s Narrower than DenseAutoencoder's default: the
+        exact penalty costs one backward pass per code unit through every
+        layer.
 
 %(dense_parameters)s
 
@@ -176,8 +192,10 @@ class ContractiveAutoencoder(DenseAutoencoder):
         "contractive_weight": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, *args, contractive_weight=0.001, code_activation="sigmoid", **params):
-        super().__init__(*args, code_activation=code_activation, **params)
+    def __init__(
+        self, *args, contractive_weight=0.1, hidden_layer_sizes=(128,), code_activation="sigmoid", **params
+    ):
+        super().__init__(*args, hidden_layer_sizes=hidden_layer_sizes, code_activation=code_activation, **params)
         self.contractive_weight = contractive_weight
 
     def _make_model(self, inputs, outputs, encoder_steps):
