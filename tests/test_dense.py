@@ -28,6 +28,54 @@ def test_defaults_beat_pca_on_held_out_digits(digits, k):
     assert ae_error < 0.9 * pca_error, (k, ae_error, pca_error)
 
 
+@pytest.mark.slow
+def test_defaults_beat_pca_on_held_out_28x28_digits(mnist):
+    """Defaults chosen on 8 x 8 digits must hold at 784 features (measured 0.51x)."""
+    X_train, X_test, _, _ = mnist
+    pca = PCA(30).fit(X_train)
+    pca_error = reconstruction_error(X_test, pca.inverse_transform(pca.transform(X_test)))
+    ae = DenseAutoencoder(30, random_state=0).fit(X_train)
+    assert ae.loss_ == "binary_crossentropy"
+    assert reconstruction_error(X_test, ae.predict(X_test)) < 0.6 * pca_error
+
+
+def keras_twin(n_features, hidden, k, learning_rate):
+    """DenseAutoencoder's network for [0, 1] data, written in Keras."""
+    inputs = keras.Input((n_features,))
+    h = inputs
+    for units in hidden:
+        h = keras.layers.Dense(units, activation="relu")(h)
+    h = keras.layers.Dense(k)(h)
+    for units in reversed(hidden):
+        h = keras.layers.Dense(units, activation="relu")(h)
+    model = keras.Model(inputs, keras.layers.Dense(n_features, activation="sigmoid")(h))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy")
+    return model
+
+
+@pytest.mark.slow
+def test_level_with_the_same_network_written_in_keras(mnist):
+    """skae trains its network as well as hand-written Keras does, same data, epochs and batches."""
+    X_train, X_test, _, _ = mnist
+    params = dict(hidden_layer_sizes=(256,), batch_size=64, learning_rate=2e-3, epochs=8)
+    ae = DenseAutoencoder(30, random_state=0, **params).fit(X_train)
+    keras.utils.set_random_seed(0)
+    twin = keras_twin(784, (256,), 30, params["learning_rate"])
+    twin.fit(X_train, X_train, epochs=params["epochs"], batch_size=params["batch_size"], verbose=0)
+    ratio = reconstruction_error(X_test, ae.predict(X_test)) / reconstruction_error(X_test, twin.predict(X_test))
+    assert 0.9 < ratio < 1.1, ratio
+
+
+def test_loss_auto(small_digits):
+    X_train, _ = small_digits
+    assert DenseAutoencoder(epochs=1).fit(X_train).loss_ == "binary_crossentropy"
+    assert DenseAutoencoder(epochs=1).fit(X_train - 0.5).loss_ == "mse"  # linear output
+    assert DenseAutoencoder(epochs=1, output_activation="sigmoid").fit(2 * X_train).loss_ == "mse"  # not in [0, 1]
+    assert DenseAutoencoder(epochs=1, output_activation="tanh").fit(X_train).loss_ == "mse"
+    given = DenseAutoencoder(epochs=1, loss="mae").fit(X_train)
+    assert given.loss_ == "mae" and keras.losses.get(given.model_.loss) is keras.losses.mean_absolute_error
+
+
 def test_output_activation_auto(small_digits):
     X_train, _ = small_digits
     unit = DenseAutoencoder(epochs=1).fit(X_train)
