@@ -37,7 +37,7 @@ for n in labels_per_class:
         y_few[kept] = y_train[kept]
         for pretrain in (True, False):
             clf = AutoencoderClassifier(
-                ConvAutoencoder(image_shape=(8, 8), filters=(32, 64, 16), epochs=30),
+                ConvAutoencoder(image_shape=(8, 8), filters=(32, 64, 16), epochs=30, loss="mse"),
                 hidden_layer_sizes=(64,),
                 freeze=pretrain,
                 pretrain=pretrain,
