@@ -75,7 +75,9 @@ _PRIVATE_FITTED = ("_network_steps", "_forward", "_fit_callbacks", "_predict_cal
 TRAINING_PARAMETERS_DOC = """\
     epochs : int or "auto", default="auto"
         Passes over the training data. "auto" shows the network about 100 000
-        samples: ``clip(ceil(100_000 / n_samples), 10, 200)`` epochs.
+        samples: ``clip(ceil(100_000 / n_samples), 10, 200)`` epochs, for
+        example 75 on 1,347 8 x 8 digits and 25 on 4,000 28 x 28 ones (about
+        27 s for ``DenseAutoencoder(30)`` on 2 cores).
 
     batch_size : int, default=32
         Samples per gradient step.
