@@ -70,7 +70,8 @@ plt.show()
 # ``loss`` is the first plus ``contractive_weight / 64`` times the second. With
 # this heaviest weight the penalty wins at first: the code goes flat and the
 # reconstruction stalls near the mean digit. Later the network finds
-# directions worth their cost in penalty, and both terms move.
+# directions worth their cost in penalty, one after another: each step up of
+# the penalty is a step down of the reconstruction.
 
 plot_history(ae)
 plt.show()

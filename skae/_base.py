@@ -7,6 +7,7 @@ pickling) around a network that each family describes in ``_build_network``.
 
 import inspect
 import logging
+import re
 from collections import defaultdict
 from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
@@ -176,9 +177,18 @@ DOCS = {
 
 
 def fill_doc(cls):
-    """Put the shared sections of ``DOCS`` into a family's docstring."""
+    """Put the shared sections of ``DOCS`` into a family's docstring.
+
+    A shared section states the base's defaults; where a family's signature
+    sets another number (``ContractiveAutoencoder``'s learning rate, the
+    stack's ``epochs=0``), its entry is made to say the family's.
+    """
     for name, text in DOCS.items():
         cls.__doc__ = cls.__doc__.replace(f"%({name})s", text)
+    for name, param in inspect.signature(cls).parameters.items():
+        if isinstance(param.default, Real) and not isinstance(param.default, bool):
+            entry = re.compile(rf'^(    {name} : [^\n]*default=)"?[-+.\w]+"?$', flags=re.MULTILINE)
+            cls.__doc__ = entry.sub(rf"\g<1>{param.default!r}", cls.__doc__)
     return cls
 
 

@@ -37,7 +37,9 @@ def mean_norm_and_error(ae, X):
 
 def assert_default_weight_contracts(X_train, X_test, k, **params):
     """The default weight: Jacobian norm <= 0.5x the plain network's, error <= 1.3x."""
-    plain = DenseAutoencoder(k, hidden_layer_sizes=(128,), code_activation="sigmoid", random_state=0, **params)
+    defaults = ContractiveAutoencoder().get_params()
+    same = {key: defaults[key] for key in ("hidden_layer_sizes", "code_activation", "learning_rate")}
+    plain = DenseAutoencoder(k, random_state=0, **same, **params)
     contractive = ContractiveAutoencoder(k, random_state=0, **params)
     plain_norm, plain_error = mean_norm_and_error(plain.fit(X_train), X_test)
     norm, error = mean_norm_and_error(contractive.fit(X_train), X_test)
