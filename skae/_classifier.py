@@ -9,7 +9,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseAutoencoder, KerasEstimator, _Unavailable, auto_epochs, chain, fill_doc, inherit_signature
+from ._base import BaseAutoencoder, KerasEstimator, _Unavailable, auto_epochs, chain, inherit_signature
+from ._docs import fill_doc
 from ._inference import compile_forward
 
 # scikit-learn's semi-supervised convention: this label marks an unlabelled sample.
@@ -25,7 +26,9 @@ def unlabelled_mask(y):
     return np.zeros(len(y), dtype=bool)
 
 
-@fill_doc
+@fill_doc(
+    epochs='The training parameters control the training of the classifier; "auto" counts the labelled samples only.'
+)
 @inherit_signature
 class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
     """A softmax classifier on the encoder of an autoencoder trained on all X.
@@ -69,9 +72,6 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         initial weights. Unlabelled samples are then not used.
 
 %(classifier_training_parameters)s
-
-        These parameters control the training of the classifier; ``epochs``
-        "auto" counts the labelled samples only.
 
     Attributes
     ----------

@@ -10,7 +10,8 @@ from keras import ops
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import fill_doc, inherit_signature
+from ._base import inherit_signature
+from ._docs import fill_doc
 from ._dense import DenseAutoencoder
 from ._inference import traced_forward
 from ._layers import TiedDense
@@ -100,10 +101,10 @@ class ContractiveModel(keras.Model):
         }
 
 
-@fill_doc
+@fill_doc(history_="It also holds ``reconstruction_loss`` and ``contractive_loss`` (the unweighted penalty) per epoch.")
 @inherit_signature
 class ContractiveAutoencoder(DenseAutoencoder):
-    """Dense autoencoder whose code resists small moves of its input.
+    r"""Dense autoencoder whose code resists small moves of its input.
 
     The loss adds ``contractive_weight`` times the squared Frobenius norm of
     the Jacobian of the code h = f(x) with respect to the input, averaged over
@@ -161,9 +162,6 @@ class ContractiveAutoencoder(DenseAutoencoder):
     Attributes
     ----------
 %(fitted_attributes)s
-        With early stopping or not, ``history_`` also holds
-        ``reconstruction_loss`` and ``contractive_loss`` (the unweighted
-        penalty) per epoch.
 
     output_activation_ : str
         The output activation used, with "auto" resolved.

@@ -6,7 +6,8 @@ from numbers import Integral
 import keras
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder, fill_doc, inherit_signature, resolve_output_activation
+from ._base import BaseAutoencoder, inherit_signature, resolve_output_activation
+from ._docs import fill_doc
 
 
 @fill_doc

@@ -4,7 +4,8 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import fill_doc, inherit_signature
+from ._base import inherit_signature
+from ._docs import fill_doc
 from ._dense import DenseAutoencoder
 from ._layers import NOISES, Corruption
 

@@ -5,31 +5,9 @@ from numbers import Integral, Real
 import keras
 from sklearn.utils._param_validation import Interval
 
-from ._base import DOCS, BaseAutoencoder, fill_doc, inherit_signature, resolve_output_activation
+from ._base import BaseAutoencoder, inherit_signature, resolve_output_activation
+from ._docs import fill_doc
 from ._layers import SparsityPenalty, TiedDense
-
-DOCS["hidden_layer_sizes"] = """\
-        Widths of the encoder's hidden layers, input side first; the decoder
-        uses them in reverse order."""
-
-DOCS["dense_parameters"] = """\
-    activation : str, default="relu"
-        Activation of the hidden layers, as Keras names it.
-
-    output_activation : str, default="auto"
-        Activation of the reconstruction. "auto" is "sigmoid" when the
-        training data lie in [0, 1] and "linear" otherwise.
-
-    tied_weights : bool, default=False
-        Make each decoder kernel the transpose of the matching encoder kernel.
-
-    activity_regularization : float, default=0.0
-        Strength of the L1 penalty on the code: the mean over samples of
-        ``activity_regularization * sum(|code|)`` is added to the loss.
-
-    dropout : float, default=0.0
-        Dropout rate after each hidden layer, during training only."""
-
 
 @fill_doc
 @inherit_signature

@@ -5,10 +5,15 @@ from numbers import Integral
 import keras
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ROUTING_PREFIXES, BaseAutoencoder, fill_doc, inherit_signature
+from ._base import ROUTING_PREFIXES, BaseAutoencoder, inherit_signature
+from ._docs import fill_doc
 
 
-@fill_doc
+@fill_doc(
+    epochs="For the stack, the epochs of fine-tuning after the greedy phase: 0, the default, keeps the greedy phase "
+    "alone. The other training parameters also control fine-tuning only; each step trains with its own.",
+    history_='It also holds each step\'s own history under its name, as ``"<name>_loss"``.',
+)
 @inherit_signature
 class StackedAutoencoder(BaseAutoencoder):
     """Autoencoders trained one on the codes of the other, then as one.
@@ -39,15 +44,9 @@ class StackedAutoencoder(BaseAutoencoder):
 
 %(training_parameters)s
 
-        For the stack these parameters control fine-tuning only, and
-        ``epochs`` defaults to 0: no fine-tuning, the greedy phase alone.
-
     Attributes
     ----------
 %(fitted_attributes)s
-
-        ``history_`` also holds each step's own history under its name, as
-        ``"<name>_loss"``.
 
     steps_ : list of (str, autoencoder) tuples
         The fitted steps, in order. They share their layers with ``model_``,
