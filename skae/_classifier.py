@@ -9,9 +9,11 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseAutoencoder, KerasEstimator, _Unavailable, auto_epochs, chain, inherit_signature
+from ._autoencoder import BaseAutoencoder
+from ._base import KerasEstimator, chain, inherit_signature
 from ._docs import fill_doc
 from ._inference import compile_forward
+from ._training import auto_epochs
 
 # scikit-learn's semi-supervised convention: this label marks an unlabelled sample.
 UNLABELLED = -1
@@ -148,8 +150,6 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         self.activation = activation
         self.freeze = freeze
         self.pretrain = pretrain
-
-    partial_fit = _Unavailable()  # the autoencoder trains once, on all of X
 
     # -- fitting -----------------------------------------------------------------
 

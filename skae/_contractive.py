@@ -11,8 +11,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import inherit_signature
-from ._docs import fill_doc
 from ._dense import DenseAutoencoder
+from ._docs import fill_doc
 from ._inference import traced_forward
 from ._layers import TiedDense
 

@@ -6,7 +6,8 @@ from numbers import Integral
 import keras
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder, inherit_signature, resolve_output_activation
+from ._autoencoder import BaseAutoencoder
+from ._base import inherit_signature, resolve_output_activation
 from ._docs import fill_doc
 
 
@@ -91,10 +92,6 @@ class ConvAutoencoder(BaseAutoencoder):
     filters_ : tuple of int
         The filters of the encoder blocks, "auto" resolved.
 
-    sample_shape_ : tuple of int
-        Shape of one sample of fit's X: the layout ``predict`` and
-        ``inverse_transform`` return.
-
     output_activation_ : str
         The output activation used, with "auto" resolved.
 
@@ -163,20 +160,11 @@ class ConvAutoencoder(BaseAutoencoder):
 
     # -- images in, images out ------------------------------------------------
 
-    def _validate_X(self, X, *, reset):
-        X = super()._validate_X(X, reset=reset)
-        if reset:
-            self.sample_shape_ = X.shape[1:]
-            self.image_shape_ = self._resolve_image_shape(X.shape[1:])
-        return self._network_layout(X)
+    def _resolve_network_shape(self, sample_shape):
+        self.image_shape_ = self._resolve_image_shape(sample_shape)
 
-    def _network_layout(self, X):
-        if X.shape[1:] != self.sample_shape_:
-            raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was fitted on samples "
-                f"of shape {self.sample_shape_} (images of shape {self.image_shape_})."
-            )
-        return X.reshape((len(X), *self.image_shape_))
+    def _network_shape(self):
+        return self.image_shape_
 
     def _resolve_image_shape(self, sample_shape):
         """(h, w, c) from the shape of one sample of X and ``image_shape``."""
@@ -206,9 +194,6 @@ class ConvAutoencoder(BaseAutoencoder):
         if len(sample_shape) > 1 and shape != (*sample_shape, 1)[:3]:
             raise ValueError(f"X holds images of shape {sample_shape}, but image_shape={self.image_shape}.")
         return shape
-
-    def _to_input_layout(self, X):
-        return X.reshape((len(X), *self.sample_shape_))
 
     # -- the network -------------------------------------------------------------
 

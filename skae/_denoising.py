@@ -5,8 +5,8 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import inherit_signature
-from ._docs import fill_doc
 from ._dense import DenseAutoencoder
+from ._docs import fill_doc
 from ._layers import NOISES, Corruption
 
 

@@ -5,9 +5,11 @@ from numbers import Integral, Real
 import keras
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseAutoencoder, inherit_signature, resolve_output_activation
+from ._autoencoder import BaseAutoencoder
+from ._base import inherit_signature, resolve_output_activation
 from ._docs import fill_doc
 from ._layers import SparsityPenalty, TiedDense
+
 
 @fill_doc
 @inherit_signature

@@ -84,6 +84,10 @@ FITTED_ATTRIBUTES_DOC = """\
     n_components_ : int
         Width of the code that ``transform`` returns.
 
+    sample_shape_ : tuple of int
+        Shape of one sample of fit's X: the layout ``predict`` and
+        ``inverse_transform`` return.
+
     n_features_in_ : int
         Number of features seen during ``fit``.
 
@@ -129,7 +133,6 @@ DENSE_PARAMETERS_DOC = """\
         Dropout rate after each hidden layer, during training only."""
 
 
-
 DOCS = {
     "training_parameters": TRAINING_PARAMETERS_DOC.replace("%(loss)s", RECONSTRUCTION_LOSS_DOC),
     "classifier_training_parameters": TRAINING_PARAMETERS_DOC.replace("%(loss)s", CLASSIFICATION_LOSS_DOC),
@@ -165,7 +168,9 @@ def fill_doc(cls=None, **notes):
 
 def _add_note(doc, name, note):
     """Append a paragraph to the description of entry ``name``."""
-    entry = re.compile(rf"^    {re.escape(name)} : [^\n]*\n(?:(?: {{8}}[^\n]*)?\n(?= {{8}}))*(?: {{8}}[^\n]*)", re.MULTILINE)
+    entry = re.compile(
+        rf"^    {re.escape(name)} : [^\n]*\n(?:(?: {{8}}[^\n]*)?\n(?= {{8}}))*(?: {{8}}[^\n]*)", re.MULTILINE
+    )
     match = entry.search(doc)
     if match is None:
         raise ValueError(f"No entry {name!r} to add a note to.")

@@ -5,8 +5,10 @@ from numbers import Integral
 import keras
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ROUTING_PREFIXES, BaseAutoencoder, inherit_signature
+from ._autoencoder import BaseAutoencoder
+from ._base import inherit_signature
 from ._docs import fill_doc
+from ._scikeras import ROUTING_PREFIXES
 
 
 @fill_doc(

@@ -31,7 +31,7 @@ GAP = 1
 
 def _autoencoder(estimator, function):
     """The fitted autoencoder a figure is about, or a clear error."""
-    from ._base import BaseAutoencoder
+    from ._autoencoder import BaseAutoencoder
 
     if not isinstance(estimator, BaseAutoencoder):
         hint = ""

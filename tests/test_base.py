@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from skae import DenseAutoencoder
-from skae._base import auto_epochs
+from skae._training import auto_epochs
 
 RNG = np.random.default_rng(0)
 X = RNG.random((40, 6))
@@ -250,10 +250,14 @@ def test_steps_per_call_and_per_epoch(small_digits, params, steps_per_execution)
     assert int(ae.model_.optimizer.iterations) == params["epochs"] * batches + -(-100 // ae.batch_size)
 
 
-def test_unknown_keyword_is_rejected_at_fit(small_digits):
-    X_train, _ = small_digits
-    with pytest.raises(TypeError, match=r"unexpected parameters \['n_component'\]"):
-        DenseAutoencoder(n_component=3).fit(X_train)
+def test_unknown_keyword_is_rejected_at_construction():
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['n_component'\]"):
+        DenseAutoencoder(n_component=3)
+    ae = DenseAutoencoder(3, optimizer__beta_1=0.5)
+    ae.foo = 1  # an attribute set by hand is not a parameter
+    assert "foo" not in ae.get_params() and ae.get_params()["optimizer__beta_1"] == 0.5
+    with pytest.raises(ValueError, match="Invalid parameter 'n_component'"):
+        ae.set_params(n_component=4)
 
 
 def test_early_stopping_holds_out_validation_data(small_digits):

@@ -135,4 +135,5 @@ def test_pickle_and_keras_saving_keep_the_penalty(small_digits, tmp_path):
     ae.model_.save(path)
     model = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(model, ContractiveModel)
-    assert_allclose(model.squared_jacobian_norms(X_test).numpy(), ae.squared_jacobian_norms(X_test), rtol=1e-5)
+    # Keras's eager call against skae's traced one: float32 rounding apart.
+    assert_allclose(model.squared_jacobian_norms(X_test).numpy(), ae.squared_jacobian_norms(X_test), rtol=1e-4)

@@ -1,0 +1,283 @@
+"""What every autoencoder shares: the network from encoder and decoder
+layers, one layout path for X, transform and inverse_transform on a fast
+forward pass."""
+
+import keras
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._base import KerasEstimator, chain
+from ._inference import compile_forward
+
+
+class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEstimator):
+    """Base class of skae's autoencoders. Not meant to be used directly.
+
+    A family subclasses it, declares its own ``_parameter_constraints`` and
+    ``__init__``, and implements ``_build_network(X)``, which returns the
+    encoder's and the decoder's layers as two lists of ``(layer, call_kwargs)``.
+    The base assembles ``model_``, ``encoder_`` and ``decoder_`` from them,
+    trains ``model_`` to reconstruct X, and runs inference without
+    ``Model.predict`` (see ``skae._inference``).
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        # The network computes in float32, and so do transform's outputs.
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def _validate_fit_data(self, X, y, *, reset):
+        X = self._validate_X(X, reset=reset)
+        return X, X  # the target is the input
+
+    # -- one layout path: fit's X in, the network's layout inside, fit's X out --
+
+    def _validate_X(self, X, *, reset):
+        """Validated X, float32, in the layout of the network's input."""
+        X = super()._validate_X(X, reset=reset)
+        if reset:
+            self.sample_shape_ = X.shape[1:]
+            self._resolve_network_shape(self.sample_shape_)
+        return self._network_layout(X)
+
+    def _resolve_network_shape(self, sample_shape):
+        """Fix the shape of one sample as the network sees it, from the shape
+        of one sample of fit's X: a family that reads X as images resolves
+        its image shape here."""
+
+    def _network_shape(self):
+        """The shape of one sample as the network sees it."""
+        return self.sample_shape_
+
+    def _network_layout(self, X):
+        """X, validated, reshaped for the network."""
+        if X.shape[1:] != self.sample_shape_:
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} was fitted on samples "
+                f"of shape {self.sample_shape_}."
+            )
+        return X.reshape((len(X), *self._network_shape()))
+
+    def _to_input_layout(self, X):
+        """Network outputs in the layout of fit's X."""
+        return X.reshape((len(X), *self.sample_shape_))
+
+    # -- fitting ---------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder to reconstruct X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present so that the autoencoder fits in a Pipeline.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X, y, partial=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one more epoch, building the network on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X, y, partial=True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit to X, then return its codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, `n_components_`), dtype float32
+            The codes of X.
+        """
+        return self._transform(self._fit(X, y, partial=False))
+
+    def _build(self, X, *, train=True):
+        with self._seeded():
+            encoder_steps, decoder_steps = self._build_network(X)
+            inputs = keras.Input(X.shape[1:])
+            outputs = chain(chain(inputs, encoder_steps), decoder_steps)
+            self.model_ = self._make_model(inputs, outputs, encoder_steps)
+        self._network_steps = (self._layer_names(encoder_steps), self._layer_names(decoder_steps))
+        self.loss_ = self._auto_loss(X) if self.loss == "auto" else self.loss
+        self.model_.compile(**self._get_compile_kwargs(self.loss_))
+        self._link()
+
+    def _auto_loss(self, X):
+        """``loss="auto"``: cross-entropy for a sigmoid output of [0, 1] data."""
+        in_unit_range = X.min() >= 0 and X.max() <= 1
+        return "binary_crossentropy" if self.output_activation_ == "sigmoid" and in_unit_range else "mse"
+
+    def _make_model(self, inputs, outputs, encoder_steps):
+        """The Keras model of the whole autoencoder: a family with its own
+        loss returns a model class that computes it."""
+        return keras.Model(inputs, outputs, name=type(self).__name__.lower())
+
+    def _link(self):
+        """Make ``encoder_`` and ``decoder_`` from the layers of ``model_``."""
+        encoder_steps, decoder_steps = self._steps()
+        inputs = keras.Input(self.model_.input_shape[1:])
+        codes = chain(inputs, encoder_steps)
+        self.encoder_ = keras.Model(inputs, codes, name="encoder")
+        code_inputs = keras.Input(codes.shape[1:])
+        self.decoder_ = keras.Model(code_inputs, chain(code_inputs, decoder_steps), name="decoder")
+        self.n_components_ = int(np.prod(codes.shape[1:]))
+
+    def _steps(self):
+        return tuple(self._named_layers(steps) for steps in self._network_steps)
+
+    def _refresh_inference(self):
+        """Copy the trained weights into the fast forward passes."""
+        encoder_steps, decoder_steps = self._steps()
+        self._forward = {
+            "encoder": compile_forward(self.encoder_, encoder_steps),
+            "decoder": compile_forward(self.decoder_, decoder_steps),
+            "model": compile_forward(self.model_, encoder_steps + decoder_steps),
+        }
+
+    # -- inference -------------------------------------------------------------
+
+    def transform(self, X):
+        """Encode X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, `n_components_`), dtype float32
+            The code of each sample.
+        """
+        check_is_fitted(self)
+        return self._transform(self._validate_X(X, reset=False))
+
+    def _transform(self, X):
+        codes = self._forward["encoder"](X)
+        return codes.reshape(len(codes), -1)
+
+    def inverse_transform(self, X):
+        """Decode codes back to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, `n_components_`)
+            Codes, as returned by ``transform``.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features), dtype float32
+            The reconstruction decoded from each code.
+        """
+        check_is_fitted(self)
+        codes = check_array(X, dtype="numeric", input_name="X").astype(np.float32, copy=False)
+        if codes.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {codes.shape[1]} features, but {type(self).__name__}.inverse_transform "
+                f"is expecting {self.n_components_} features (n_components_, the width of "
+                "transform's output)."
+            )
+        codes = codes.reshape((len(codes), *self.decoder_.input_shape[1:]))
+        return self._to_input_layout(self._forward["decoder"](codes))
+
+    def predict(self, X):
+        """Reconstruct X: ``inverse_transform(transform(X))`` in one pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features), dtype float32
+            The reconstruction of each sample.
+        """
+        check_is_fitted(self)
+        return self._to_input_layout(self._forward["model"](self._validate_X(X, reset=False)))
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error of each sample.
+
+        Higher is more normal, as for scikit-learn's outlier detectors, so
+        the lowest scores flag anomalies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float32
+            ``-mean((X - predict(X)) ** 2)`` over the features of each sample.
+            float32, the precision of the network's reconstruction.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        errors = (X - self._forward["model"](X)) ** 2
+        return -errors.reshape(len(X), -1).mean(axis=1, dtype=np.float64).astype(np.float32)
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error over X.
+
+        The default score of ``GridSearchCV``: higher is a better
+        reconstruction, whatever ``loss`` the network was trained with.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``-mean((X - predict(X)) ** 2)``.
+        """
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
+
+    # -- pickling ----------------------------------------------------------------
+
+    _rebuilt_on_load = (*KerasEstimator._rebuilt_on_load, "encoder_", "decoder_")
+
+    def _relink(self):
+        self._link()
+        self._refresh_inference()

@@ -1,0 +1,121 @@
+"""Training a compiled Keras model: the data stream, the callbacks, the loop.
+
+Plain functions that the estimators' ``_train`` calls; they know nothing of
+scikit-learn.
+"""
+
+import logging
+from contextlib import contextmanager
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Keras pays a fixed Python cost per training step; running up to 16 steps per
+# call makes small networks on CPU 1.5-2x faster to train (benchmarks/run.py).
+# But Keras traces its multi-step loop twice, about 0.1 s more than one step:
+# a first training of fewer steps than SHORT_FIT_STEPS runs one step per call.
+STEPS_PER_EXECUTION = 16
+SHORT_FIT_STEPS = 100
+
+# epochs="auto" shows the network about this many samples, within EPOCH_RANGE.
+AUTO_EPOCH_SAMPLES = 100_000
+AUTO_EPOCH_RANGE = (10, 200)
+
+
+def auto_epochs(n_samples):
+    """Epochs for ``epochs="auto"``: about 100 000 samples seen, 10 to 200 epochs."""
+    return int(np.clip(np.ceil(AUTO_EPOCH_SAMPLES / n_samples), *AUTO_EPOCH_RANGE))
+
+
+def steps_per_execution(epochs, n_batches):
+    """Up to 16 steps per call and a whole number of calls per epoch; one
+    step per call for a short first training."""
+    return 1 if epochs * n_batches < SHORT_FIT_STEPS else min(n_batches, STEPS_PER_EXECUTION)
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Keras's TerminateOnNaN without its print: fit raises its own error.
+
+    It looks once an epoch: a batch-level hook makes Keras fetch the loss
+    after every step, which costs a quarter of the fit time of a small
+    network (benchmarks/run.py).
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            self.model.stop_training = True
+
+
+def epochs_of_batches(X, y, batch_size, seed):
+    """X and y as an endless tf.data stream of shuffled batches.
+
+    Each epoch is one pass over a new permutation, its last batch short, as
+    Keras batches arrays. But Keras builds a new iterator over arrays every
+    epoch, about 10 ms on CPU: a fit of 200 epochs on a few hundred rows spent
+    two thirds of its time there. Fed this stream with ``steps_per_epoch``,
+    Keras keeps one iterator for the whole fit.
+    """
+
+    def tensor(a):
+        return tf.convert_to_tensor(a, dtype=keras.backend.floatx() if a.dtype.kind == "f" else None)
+
+    X_t = tensor(X)
+    data = (X_t, X_t if y is X else tensor(y))
+    batches = tf.data.Dataset.range(len(X)).shuffle(len(X), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    stream = tf.data.Dataset.zip(batches.repeat(), tf.data.Dataset.from_tensors(data).repeat())
+    return stream.map(lambda rows, arrays: tuple(tf.gather(a, rows) for a in arrays)).prefetch(2)
+
+
+class _RetracingNoise(logging.Filter):
+    """Drops TensorFlow's warning that tf.functions are "retracing".
+
+    TensorFlow counts traces per code object, so fitting a sixth model (a grid
+    search does) traces Keras's training function "again" and warns, though
+    each model's function is traced only once or twice.
+    """
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextmanager
+def quiet_retracing():
+    logger, noise = logging.getLogger("tensorflow"), _RetracingNoise()
+    logger.addFilter(noise)
+    try:
+        yield
+    finally:
+        logger.removeFilter(noise)
+
+
+def fit_model(model, X, y, *, batch_size, epochs, initial_epoch, callbacks, verbose, seed, validation_data, fit_params):
+    """Train ``model`` for ``epochs`` more epochs; its history as a dict.
+
+    Arrays are fed as one shuffled stream (``epochs_of_batches``) when each
+    epoch is a whole number of Keras calls and no ``fit__`` parameter asks
+    for Keras's own batching.
+    """
+    kwargs = {"batch_size": batch_size, "validation_data": validation_data, "verbose": verbose, **fit_params}
+    n_batches = -(-len(X) // batch_size)
+    if n_batches % model.steps_per_execution == 0 and not fit_params:
+        kwargs.update(steps_per_epoch=n_batches, shuffle=False, batch_size=None)
+        X, y = epochs_of_batches(X, y, batch_size, seed), None
+    with quiet_retracing():
+        history = model.fit(
+            X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
+        )
+    return history.history
+
+
+def check_finite(losses, learning_rate):
+    """Raise if training diverged: a loss that is not finite."""
+    losses = np.asarray(losses, dtype=float)
+    if not np.all(np.isfinite(losses)):
+        epoch = int(np.argmin(np.isfinite(losses))) + 1
+        raise ValueError(
+            f"Training diverged: the loss became {losses[epoch - 1]} in epoch {epoch}. "
+            f"Lower learning_rate (learning_rate={learning_rate}) or scale X, "
+            "for example with StandardScaler or MinMaxScaler."
+        )
