@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import tensorflow as tf
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -172,6 +173,18 @@ def test_same_random_state_gives_identical_transform(small_digits):
     assert not np.allclose(first, other)
 
 
+def test_random_state_is_self_contained(small_digits):
+    """The same random_state gives the same model whatever global seeds the user set."""
+    X_train, X_test = small_digits
+    params = dict(n_components=4, hidden_layer_sizes=(16,), dropout=0.1, epochs=3, random_state=0)
+    reference = DenseAutoencoder(**params).fit(X_train).transform(X_test)
+    tf.random.set_seed(123)
+    assert_array_equal(DenseAutoencoder(**params).fit(X_train).transform(X_test), reference)
+    keras.utils.set_random_seed(5)
+    assert_array_equal(DenseAutoencoder(**params).fit(X_train).transform(X_test), reference)
+    tf.random.set_seed(None)
+
+
 def test_seeded_fit_leaves_global_random_state_alone(small_digits):
     X_train, _ = small_digits
     np.random.seed(123)
@@ -226,7 +239,11 @@ def test_optimizer_instance_is_copied_for_each_fit(small_digits):
     ae = DenseAutoencoder(epochs=1, optimizer=optimizer).fit(X_train)
     assert ae.model_.optimizer is not optimizer
     assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.002)
+    first = ae.model_.optimizer
     ae.fit(X_train)  # a second, fresh model trains with a fresh copy
+    assert ae.model_.optimizer is not first and ae.model_.optimizer is not optimizer
+    assert int(ae.model_.optimizer.iterations) == -(-len(X_train) // ae.batch_size)  # not the first's steps too
+    assert int(optimizer.iterations) == 0  # the user's instance never trains
 
 
 @pytest.mark.parametrize(
