@@ -2,12 +2,14 @@
 layers, one layout path for X, transform and inverse_transform on a fast
 forward pass."""
 
+from abc import abstractmethod
+
 import keras
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import KerasEstimator, chain
+from ._base import KerasEstimator, Network, chain
 from ._inference import compile_forward
 
 
@@ -127,13 +129,17 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         """
         return self._transform(self._fit(X, y, partial=False))
 
+    @abstractmethod
+    def _build_network(self, X):
+        """The encoder's and the decoder's layers for X (in the network's
+        layout), as two lists of ``(layer, call_kwargs)``."""
+
     def _build(self, X, *, train=True):
         with self._seeded():
-            encoder_steps, decoder_steps = self._build_network(X)
+            encoder, decoder = self._build_network(X)
             inputs = keras.Input(X.shape[1:])
-            outputs = chain(chain(inputs, encoder_steps), decoder_steps)
-            self.model_ = self._make_model(inputs, outputs, encoder_steps)
-        self._network_steps = (self._layer_names(encoder_steps), self._layer_names(decoder_steps))
+            self.model_ = self._make_model(inputs, chain(chain(inputs, encoder), decoder), encoder)
+        self._network = Network(encoder=encoder, decoder=decoder)
         self.loss_ = self._auto_loss(X) if self.loss == "auto" else self.loss
         self.model_.compile(**self._get_compile_kwargs(self.loss_))
         self._link()
@@ -143,32 +149,43 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         in_unit_range = X.min() >= 0 and X.max() <= 1
         return "binary_crossentropy" if self.output_activation_ == "sigmoid" and in_unit_range else "mse"
 
-    def _make_model(self, inputs, outputs, encoder_steps):
+    def _make_model(self, inputs, outputs, encoder):
         """The Keras model of the whole autoencoder: a family with its own
         loss returns a model class that computes it."""
         return keras.Model(inputs, outputs, name=type(self).__name__.lower())
 
     def _link(self):
         """Make ``encoder_`` and ``decoder_`` from the layers of ``model_``."""
-        encoder_steps, decoder_steps = self._steps()
         inputs = keras.Input(self.model_.input_shape[1:])
-        codes = chain(inputs, encoder_steps)
+        codes = chain(inputs, self._layers("encoder"))
         self.encoder_ = keras.Model(inputs, codes, name="encoder")
         code_inputs = keras.Input(codes.shape[1:])
-        self.decoder_ = keras.Model(code_inputs, chain(code_inputs, decoder_steps), name="decoder")
+        self.decoder_ = keras.Model(code_inputs, chain(code_inputs, self._layers("decoder")), name="decoder")
         self.n_components_ = int(np.prod(codes.shape[1:]))
-
-    def _steps(self):
-        return tuple(self._named_layers(steps) for steps in self._network_steps)
 
     def _refresh_inference(self):
         """Copy the trained weights into the fast forward passes."""
-        encoder_steps, decoder_steps = self._steps()
         self._forward = {
-            "encoder": compile_forward(self.encoder_, encoder_steps),
-            "decoder": compile_forward(self.decoder_, decoder_steps),
-            "model": compile_forward(self.model_, encoder_steps + decoder_steps),
+            "encoder": compile_forward(self.encoder_, self._layers("encoder")),
+            "decoder": compile_forward(self.decoder_, self._layers("decoder")),
+            "model": compile_forward(self.model_, self._layers("encoder", "decoder")),
         }
+
+    # -- as a part of another estimator ------------------------------------------
+    # What StackedAutoencoder and AutoencoderClassifier use of the autoencoders
+    # they are built from (fitted by KerasEstimator._fit_part): the layers of
+    # each half, the code of X already in the network's layout, and
+    # _network_layout, _network_shape and _refresh_inference above.
+
+    def _encoder_layers(self):
+        return self._layers("encoder")
+
+    def _decoder_layers(self):
+        return self._layers("decoder")
+
+    def _encode(self, X):
+        """Codes of network-layout X, in the encoder's output layout (feature maps stay images)."""
+        return self._forward["encoder"](X)
 
     # -- inference -------------------------------------------------------------
 
@@ -189,7 +206,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         return self._transform(self._validate_X(X, reset=False))
 
     def _transform(self, X):
-        codes = self._forward["encoder"](X)
+        codes = self._encode(X)
         return codes.reshape(len(codes), -1)
 
     def inverse_transform(self, X):

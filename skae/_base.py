@@ -28,7 +28,7 @@ if keras.backend.backend() != "tensorflow":
     raise ImportError(f"skae runs on Keras's TensorFlow backend. Received: KERAS_BACKEND={keras.backend.backend()!r}")
 
 # Fitted state that does not end in "_": dropped with the model.
-_PRIVATE_FITTED = ("_network_steps", "_forward", "_random_state")
+_PRIVATE_FITTED = ("_network", "_forward", "_random_state")
 
 
 def inherit_signature(cls):
@@ -58,6 +58,22 @@ def resolve_output_activation(activation, X):
     if activation != "auto":
         return activation
     return "sigmoid" if X.min() >= 0 and X.max() <= 1 else "linear"
+
+
+class Network:
+    """The layers of an estimator's ``model_`` by name, in the order each part
+    (``encoder``, ``decoder``, ...) chains them, with their call arguments.
+
+    Names survive pickling; ``layers`` binds them to the model's layers, so
+    that after loading they are the loaded model's own.
+    """
+
+    def __init__(self, **parts):
+        self.parts = {part: [(layer.name, kwargs) for layer, kwargs in layers] for part, layers in parts.items()}
+
+    def layers(self, model, *parts):
+        """``[(layer, call_kwargs), ...]`` of ``parts``, chained in that order."""
+        return [(model.get_layer(name), kwargs) for part in parts for name, kwargs in self.parts[part]]
 
 
 def chain(tensor, layers):
@@ -236,14 +252,9 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         part._validate_params()
         return part, part._fit(X, None, partial=False, train=train)
 
-    @staticmethod
-    def _layer_names(layers):
-        """``[(layer, kwargs), ...]`` as layer names, which survive pickling."""
-        return [(layer.name, kwargs) for layer, kwargs in layers]
-
-    def _named_layers(self, named_layers):
-        """The layers of ``model_`` that ``_layer_names`` named."""
-        return [(self.model_.get_layer(name), kwargs) for name, kwargs in named_layers]
+    def _layers(self, *parts):
+        """The layers of ``model_`` that make up ``parts`` of the network."""
+        return self._network.layers(self.model_, *parts)
 
     def _seeded(self):
         """Seed Python, numpy and TensorFlow for a block; restore them after."""

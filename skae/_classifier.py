@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import BaseAutoencoder
-from ._base import KerasEstimator, chain, inherit_signature
+from ._base import KerasEstimator, Network, chain, inherit_signature
 from ._docs import fill_doc
 from ._inference import compile_forward
 from ._training import auto_epochs
@@ -202,7 +202,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
     def _build(self, X, *, train=True):
         autoencoder, network_X = self._fit_part(self.autoencoder, X, train=train and self.pretrain)
         self.autoencoder_ = autoencoder
-        encoder, _ = autoencoder._steps()
+        encoder = autoencoder._encoder_layers()
         codes = autoencoder._transform(network_X)
         with self._seeded():
             head = [(keras.layers.Flatten(), {})] if len(autoencoder.encoder_.output_shape) > 2 else []
@@ -214,7 +214,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
             self.model_ = keras.Model(inputs, chain(chain(inputs, encoder), head), name="autoencoderclassifier")
         for layer in self._frozen_layers(encoder):
             layer.trainable = False
-        self._network_steps = self._layer_names(encoder + head)
+        self._network = Network(classifier=encoder + head)
         self.model_.compile(**self._get_compile_kwargs(self.loss))
 
     def _frozen_layers(self, encoder):
@@ -234,12 +234,12 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         labelled = y != UNLABELLED
         network_X = self.autoencoder_._network_layout(X[labelled])
         super()._train(network_X, y[labelled], **kwargs)
-        encoder, _ = self.autoencoder_._steps()
+        encoder = self.autoencoder_._encoder_layers()
         if kwargs["epochs"] and any(layer.trainable and layer.weights for layer, _ in encoder):
             self.autoencoder_._refresh_inference()  # its encoder was fine-tuned
 
     def _refresh_inference(self):
-        self._forward = {"model": compile_forward(self.model_, self._named_layers(self._network_steps))}
+        self._forward = {"model": compile_forward(self.model_, self._layers("classifier"))}
 
     # -- prediction --------------------------------------------------------------
 

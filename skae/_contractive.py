@@ -213,11 +213,11 @@ class ContractiveAutoencoder(DenseAutoencoder):
         )
         self.contractive_weight = contractive_weight
 
-    def _make_model(self, inputs, outputs, encoder_steps):
+    def _make_model(self, inputs, outputs, encoder):
         return ContractiveModel(
             inputs,
             outputs,
-            encoder_steps=[(layer.name, kwargs) for layer, kwargs in encoder_steps],
+            encoder_steps=[(layer.name, kwargs) for layer, kwargs in encoder],
             contractive_weight=self.contractive_weight,
             name=type(self).__name__.lower(),
         )

@@ -111,6 +111,20 @@ def _numpy_op(layer, call_kwargs):
     return None
 
 
+class ForwardPass:
+    """``model(X, training=False)`` for numpy ``X``, float32 in and out.
+
+    ``kind`` says how: "numpy" (a chain of numpy operations) or "traced"
+    (one ``tf.function``, kept as ``traced``).
+    """
+
+    def __init__(self, function, kind, traced=None):
+        self.function, self.kind, self.traced = function, kind, traced
+
+    def __call__(self, X):
+        return self.function(X)
+
+
 def _numpy_chain(steps):
     ops = [_numpy_op(layer, kwargs) for layer, kwargs in steps]
     if any(op is None for op in ops):
@@ -121,8 +135,7 @@ def _numpy_chain(steps):
             X = op(X)
         return np.asarray(X, dtype=np.float32)
 
-    forward.kind = "numpy"
-    return forward
+    return ForwardPass(forward, "numpy")
 
 
 def traced_forward(function, input_shape):
@@ -140,9 +153,7 @@ def traced_forward(function, input_shape):
     def forward(X):
         return np.concatenate([traced(X[i : i + CHUNK_ROWS]).numpy() for i in range(0, len(X), CHUNK_ROWS)])
 
-    forward.kind = "traced"
-    forward.traced = traced
-    return forward
+    return ForwardPass(forward, "traced", traced)
 
 
 def _traced_chain(model):
@@ -161,7 +172,7 @@ def compile_forward(model, steps):
 
     Returns
     -------
-    callable
+    ForwardPass
         Maps a float32 array to a float32 array.
     """
     return _numpy_chain(steps) or _traced_chain(model)

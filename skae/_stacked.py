@@ -156,7 +156,7 @@ class StackedAutoencoder(BaseAutoencoder):
                 print(f"[StackedAutoencoder] step {i + 1} of {len(self.steps)}, {name}: {codes.shape[1:]} in")
             step, step_X = self._fit_part(step, codes, train=train, seed_offset=i)
             self.steps_.append((name, step))
-            codes = step._forward["encoder"](step_X)  # computed once, kept for the next step
+            codes = step._encode(step_X)  # computed once, kept for the next step
             if i + 1 < len(self.steps) and not self.steps[i + 1][1]._accepts_images:
                 codes = codes.reshape(len(codes), -1)
         super()._build(X, train=train)
@@ -164,8 +164,8 @@ class StackedAutoencoder(BaseAutoencoder):
     def _build_network(self, X):
         encoder, decoder, shape = [], [], X.shape[1:]
         for _, step in self.steps_:
-            step_encoder, step_decoder = step._steps()
-            step_shape = tuple(step.model_.input_shape[1:])
+            step_encoder, step_decoder = step._encoder_layers(), step._decoder_layers()
+            step_shape = tuple(step._network_shape())
             if step_shape != tuple(shape):  # images to a dense step, flat X to a conv step...
                 step_encoder = [(keras.layers.Reshape(step_shape), {}), *step_encoder]
                 step_decoder = [*step_decoder, (keras.layers.Reshape(shape), {})]
