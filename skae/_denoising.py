@@ -2,12 +2,15 @@
 
 from numbers import Real
 
+import keras
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import inherit_signature
 from ._dense import DenseAutoencoder
 from ._docs import fill_doc
-from ._layers import NOISES, Corruption
+from ._layers import NOISES, Corruption, corrupt
 
 
 @fill_doc
@@ -98,3 +101,38 @@ class DenoisingAutoencoder(DenseAutoencoder):
         encoder, decoder = super()._build_network(X)
         corruption = Corruption(self.noise, self.noise_level, low=X.min(), high=X.max())
         return [(corruption, {}), *encoder], decoder
+
+    def corrupt(self, X, random_state=None):
+        """Corrupt X as training corrupts it.
+
+        ``noise`` at ``noise_level``, clipped to the range of the training
+        data: the inputs the network learned to denoise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Clean samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the noise.
+
+        Returns
+        -------
+        X_noisy : ndarray of shape (n_samples, n_features), dtype float32
+            The corrupted samples.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import DenoisingAutoencoder
+        >>> X = load_digits().data / 16
+        >>> ae = DenoisingAutoencoder(16, noise="masking", noise_level=0.5, epochs=2, random_state=0).fit(X)
+        >>> X_noisy = ae.corrupt(X[:100], random_state=0)
+        >>> bool(((X_noisy == 0) | (X_noisy == X[:100])).all())
+        True
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        layer, _ = self._encoder_layers()[0]  # the Corruption layer
+        seed = keras.random.SeedGenerator(int(check_random_state(random_state).randint(2**31 - 1)))
+        noisy = corrupt(keras.ops.convert_to_tensor(X), layer.noise, layer.level, layer.low, layer.high, seed)
+        return self._to_input_layout(keras.ops.convert_to_numpy(noisy))

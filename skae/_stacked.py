@@ -4,6 +4,8 @@ from numbers import Integral
 
 import keras
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import BaseAutoencoder
 from ._base import inherit_signature
@@ -174,6 +176,27 @@ class StackedAutoencoder(BaseAutoencoder):
             shape = tuple(step.encoder_.output_shape[1:])
         return encoder, decoder
 
+    @available_if(lambda self: _first_step_corrupts(self))
+    def corrupt(self, X, random_state=None):
+        """Corrupt X as the first step's training corrupts it.
+
+        Offered when the first step is a ``DenoisingAutoencoder``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Clean samples.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the noise.
+
+        Returns
+        -------
+        X_noisy : ndarray of shape (n_samples, n_features), dtype float32
+            The corrupted samples.
+        """
+        check_is_fitted(self)
+        return self.steps_[0][1].corrupt(X, random_state=random_state)
+
     def _auto_loss(self, X):
         return self.steps_[0][1].loss_  # the first step's output is the stack's
 
@@ -183,3 +206,10 @@ class StackedAutoencoder(BaseAutoencoder):
             if kwargs["epochs"]:
                 step._refresh_inference()  # fine-tuning trained its layers
             self.history_.update({f"{name}_{key}": list(values) for key, values in step.history_.items()})
+
+
+def _first_step_corrupts(stack):
+    try:
+        return hasattr((getattr(stack, "steps_", None) or stack.steps)[0][1], "corrupt")
+    except (TypeError, IndexError, KeyError):
+        return False

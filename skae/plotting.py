@@ -247,18 +247,10 @@ def plot_denoising(estimator, X, X_noisy=None, *, n_images=10, image_shape=None,
 
 
 def _corrupt_like_training(ae, X, random_state):
-    import keras
-
-    from ._layers import Corruption, corrupt
-
-    first = ae.encoder_.layers[1] if len(ae.encoder_.layers) > 1 else None
-    if not isinstance(first, Corruption):
+    if not hasattr(ae, "corrupt"):
         raise TypeError(f"{type(ae).__name__} does not corrupt its input in training, so it has no noise of its "
                         "own to show: pass X_noisy, or use a DenoisingAutoencoder.")
-    seed = keras.random.SeedGenerator(np.random.RandomState(random_state).randint(2**31))
-    x = keras.ops.convert_to_tensor(X.reshape((len(X), *ae.encoder_.input_shape[1:])))
-    noisy = corrupt(x, first.noise, first.level, first.low, first.high, seed)
-    return keras.ops.convert_to_numpy(noisy).reshape(X.shape)
+    return ae.corrupt(X, random_state=random_state)
 
 
 def plot_code(estimator, X, y=None, *, ax=None, **scatter_kwargs):
@@ -474,49 +466,6 @@ def plot_features(estimator, *, n_features=None, image_shape=None, n_cols=None, 
     return _draw_tiles(grid, ax=ax, row_labels=row_labels, vmin=0, vmax=1, title=title)
 
 
-def _maximise_activation(ae, units, X, constraint, n_steps, step_size, random_state):
-    """Inputs found by projected gradient ascent on each unit of the code.
-
-    ``constraint="norm"`` keeps each input on the sphere of the mean row norm
-    of X; ``"range"`` keeps each input value within the range of its feature
-    in X. Steps are ``step_size`` times that mean norm long.
-    """
-    import tensorflow as tf
-
-    shape = ae.encoder_.input_shape[1:]
-    flat = X.reshape(len(X), -1)
-    norm = float(np.mean(np.linalg.norm(flat, axis=1)))
-    rng = np.random.default_rng(random_state)
-    per_sample = (-1,) + (1,) * len(shape)
-
-    def norms(t):  # each sample's L2 norm, broadcastable against t
-        return tf.reshape(tf.norm(tf.reshape(t, (len(units), -1)), axis=1), per_sample)
-
-    if constraint == "norm":
-        start = rng.normal(size=(len(units), flat.shape[1]))
-        start *= norm / np.linalg.norm(start, axis=1, keepdims=True)
-
-        def project(t):
-            return t * (norm / norms(t))  # back onto the sphere
-    else:
-        low, high = flat.min(axis=0), flat.max(axis=0)
-        start = rng.uniform(low, high, size=(len(units), flat.shape[1]))
-        low, high = (tf.constant(bound.reshape(shape), tf.float32) for bound in (low, high))
-
-        def project(t):
-            return tf.clip_by_value(t, low, high)  # back into the box
-
-    x = tf.Variable(start.reshape((len(units), *shape)), dtype=tf.float32)
-    target = tf.one_hot(units, ae.n_components_)
-    for _ in range(n_steps):
-        with tf.GradientTape() as tape:
-            codes = tf.reshape(ae.encoder_(x, training=False), (len(units), -1))
-            objective = tf.reduce_sum(codes * target)
-        gradient = tape.gradient(objective, x)
-        x.assign(project(x + step_size * norm * gradient / (norms(gradient) + 1e-12)))
-    return x.numpy().reshape(len(units), -1).astype(np.float64), norm
-
-
 def plot_activation_maximisation(estimator, X, *, units=None, constraint="norm", n_steps=200, step_size=0.1,
                                  image_shape=None, random_state=None, ax=None):
     """Draw, for several code units, an input that makes the unit fire most.
@@ -556,6 +505,10 @@ def plot_activation_maximisation(estimator, X, *, units=None, constraint="norm",
     ax : matplotlib Axes
         One row of images, each column named after its unit.
 
+    See Also
+    --------
+    skae.inspection.maximise_activation : The inputs found, as arrays.
+
     References
     ----------
     D. Erhan, Y. Bengio, A. Courville and P. Vincent, "Visualizing
@@ -573,15 +526,15 @@ def plot_activation_maximisation(estimator, X, *, units=None, constraint="norm",
     >>> [label.get_text() for label in ax.get_xticklabels()]
     ['unit 0', 'unit 3', 'unit 5']
     """
+    from .inspection import maximise_activation
+
     ae = _autoencoder(estimator, "plot_activation_maximisation")
-    X = np.asarray(X, dtype=np.float64)
     units = list(range(min(ae.n_components_, 16))) if units is None else [int(unit) for unit in units]
-    if not units or not all(0 <= unit < ae.n_components_ for unit in units):
-        raise ValueError(f"units must be code units, from 0 to n_components_ - 1 = {ae.n_components_ - 1}. "
-                         f"Received: units={units}")
-    if constraint not in ("norm", "range"):
-        raise ValueError(f'constraint must be "norm" or "range". Received: constraint={constraint!r}')
-    found, norm = _maximise_activation(ae, units, X, constraint, n_steps, step_size, random_state)
+    found = maximise_activation(ae, X, units=units, constraint=constraint, n_steps=n_steps, step_size=step_size,
+                                random_state=random_state)
+    found = found.reshape(len(found), -1).astype(np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    norm = float(np.mean(np.linalg.norm(X.reshape(len(X), -1), axis=1)))
     shape = _image_shape(ae, found.shape[1], image_shape)
     tiles = _min_max(_as_images(found, shape))[np.newaxis]
     within = f"of norm {norm:.3g}" if constraint == "norm" else "within the range of X"

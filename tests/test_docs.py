@@ -7,15 +7,16 @@ import pytest
 from numpydoc.docscrape import ClassDoc, FunctionDoc
 
 import skae
+import skae.inspection
 import skae.plotting
 from skae._docs import fill_doc
 
 ESTIMATORS = [getattr(skae, name) for name in skae.__all__]
-FUNCTIONS = [getattr(skae.plotting, name) for name in skae.plotting.__all__]
+FUNCTIONS = [getattr(module, name) for module in (skae.plotting, skae.inspection) for name in module.__all__]
 METHODS = [
     getattr(cls, name)
     for cls in ESTIMATORS
-    for name in ("fit", "partial_fit", "fit_transform", "transform", "inverse_transform", "predict", "score")
+    for name in ("fit", "partial_fit", "fit_transform", "transform", "inverse_transform", "predict", "score", "corrupt")
     if getattr(cls, name, None) is not None and getattr(cls, name).__doc__
 ]
 

@@ -143,3 +143,16 @@ def test_a_failing_step_leaves_the_stack_unfitted(small_digits):
     with pytest.raises(ValueError, match="n_components=20 must be at most n_features=8"):
         stack.fit(X)
     assert not hasattr(stack, "model_") and not hasattr(stack, "steps_")
+
+
+def test_corrupt_is_offered_when_the_first_step_is_denoising(small_digits):
+    X_train, X_test = small_digits
+    plain = StackedAutoencoder([("a", DenseAutoencoder(8, hidden_layer_sizes=(), epochs=1))])
+    assert not hasattr(plain, "corrupt")
+    step = DenoisingAutoencoder(8, hidden_layer_sizes=(), noise="masking", noise_level=0.5, epochs=1)
+    stack = StackedAutoencoder([("a", step), ("b", DenseAutoencoder(4, hidden_layer_sizes=(), epochs=1))])
+    assert hasattr(stack, "corrupt")
+    noisy = stack.fit(X_train).corrupt(X_test, random_state=0)
+    assert noisy.shape == X_test.shape and np.all((noisy == 0) | (noisy == X_test))
+    assert 0.3 < np.mean((noisy == 0) & (X_test != 0)) / np.mean(X_test != 0) < 0.7  # about half masked
+    assert np.array_equal(noisy, stack.steps_[0][1].corrupt(X_test, random_state=0))
