@@ -183,6 +183,10 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
     def _decoder_layers(self):
         return self._layers("decoder")
 
+    def _image_shape(self):
+        """The shape of one sample as an image, when the estimator knows it."""
+        return self.sample_shape_ if len(self.sample_shape_) > 1 else None
+
     def _encode(self, X):
         """Codes of network-layout X, in the encoder's output layout (feature maps stay images)."""
         return self._forward["encoder"](X)

@@ -166,6 +166,8 @@ class ConvAutoencoder(BaseAutoencoder):
     def _network_shape(self):
         return self.image_shape_
 
+    _image_shape = _network_shape
+
     def _resolve_image_shape(self, sample_shape):
         """(h, w, c) from the shape of one sample of X and ``image_shape``."""
         if len(sample_shape) > 3:

@@ -197,6 +197,9 @@ class StackedAutoencoder(BaseAutoencoder):
         check_is_fitted(self)
         return self.steps_[0][1].corrupt(X, random_state=random_state)
 
+    def _image_shape(self):
+        return self.steps_[0][1]._image_shape()
+
     def _auto_loss(self, X):
         return self.steps_[0][1].loss_  # the first step's output is the stack's
 

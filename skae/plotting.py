@@ -46,8 +46,7 @@ def _autoencoder(estimator, function):
 def _image_shape(estimator, n_features, image_shape):
     """(h, w) or (h, w, c) of one sample: given, the estimator's, or square."""
     if image_shape is None:
-        first = estimator.steps_[0][1] if hasattr(estimator, "steps_") else estimator
-        image_shape = getattr(first, "image_shape_", None)
+        image_shape = estimator._image_shape()
     if image_shape is None:
         side = math.isqrt(n_features)
         if side * side != n_features:
