@@ -4,13 +4,13 @@ from numbers import Integral
 
 import keras
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
+from sklearn.utils.metaestimators import _BaseComposition, available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import BaseAutoencoder
 from ._base import inherit_signature
 from ._docs import fill_doc
-from ._scikeras import ROUTING_PREFIXES
+from ._scikeras import ROUTING_PREFIXES, is_routed
 
 
 @fill_doc(
@@ -19,7 +19,7 @@ from ._scikeras import ROUTING_PREFIXES
     history_='It also holds each step\'s own history under its name, as ``"<name>_loss"``.',
 )
 @inherit_signature
-class StackedAutoencoder(BaseAutoencoder):
+class StackedAutoencoder(BaseAutoencoder, _BaseComposition):
     """Autoencoders trained one on the codes of the other, then as one.
 
     The greedy phase fits the first step on X, runs X once through its
@@ -98,22 +98,15 @@ class StackedAutoencoder(BaseAutoencoder):
 
     # -- the steps, as parameters ------------------------------------------------
 
+    # scikit-learn's _BaseComposition, as for Pipeline: a step by its name,
+    # its parameters as "<name>__<param>"; plus the routed parameters.
+
     def get_params(self, deep=True):
-        params = super().get_params(deep=deep)
-        if deep and self._steps_are_pairs():
-            for name, step in self.steps:
-                params[name] = step
-                params.update({f"{name}__{key}": value for key, value in step.get_params(deep=True).items()})
-        return params
+        return {**self._get_params("steps", deep=deep), **self._routed_params()}
 
     def set_params(self, **params):
-        if "steps" in params:
-            self.steps = params.pop("steps")
-        names = [name for name, _ in self.steps] if self._steps_are_pairs() else []
-        replaced = {name: params.pop(name) for name in list(params) if name in names}
-        if replaced:
-            self.steps = [(name, replaced.get(name, step)) for name, step in self.steps]
-        return super().set_params(**params)
+        vars(self).update({k: params.pop(k) for k in list(params) if is_routed(k)})
+        return self._set_params("steps", **params)
 
     def _steps_are_pairs(self):
         return isinstance(self.steps, list) and all(isinstance(s, tuple) and len(s) == 2 for s in self.steps)

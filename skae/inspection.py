@@ -43,8 +43,9 @@ def maximise_activation(estimator, X, *, units=None, constraint="norm", n_steps=
 
     Returns
     -------
-    inputs : ndarray of shape (n_units, *sample_shape_), dtype float32
-        One input per unit, in the layout of the estimator's training data.
+    inputs : ndarray, dtype float32
+        One input per unit, in the layout of the estimator's training data:
+        of shape ``(len(units), *estimator.sample_shape_)``.
 
     References
     ----------
