@@ -469,10 +469,9 @@ def plot_activation_maximisation(estimator, X, *, units=None, constraint="norm",
                                  image_shape=None, random_state=None, ax=None):
     """Draw, for several code units, an input that makes the unit fire most.
 
-    For each unit, start from a random input and run gradient ascent on the
-    unit's value, projecting the input back after each step: without a
-    constraint the activation grows with the input's scale, not its pattern
-    (Erhan et al. 2009). Each found input is scaled on its own for display.
+    The inputs are found by :func:`skae.inspection.maximise_activation`
+    (gradient ascent under a norm or range constraint, Erhan et al. 2009),
+    whose parameters these are; each is scaled on its own for display.
 
     Parameters
     ----------
@@ -481,17 +480,13 @@ def plot_activation_maximisation(estimator, X, *, units=None, constraint="norm",
     X : array-like of shape (n_samples, n_features) or images
         Samples like the training data: they set the norm, or the range, of the inputs.
     units : sequence of int, default=None
-        The code units to maximise; None takes the first ones, up to 16.
+        The code units to draw; None takes the first ones, up to 16.
     constraint : {"norm", "range"}, default="norm"
-        "norm" keeps each input's L2 norm at the mean norm of the rows of X,
-        as Erhan et al. do; the ascent may then use values the data never
-        takes, negative pixels say. "range" keeps each input value within
-        the range its feature takes in X, so a feature constant in X (the
-        blank border of digits) stays at that constant.
+        As in :func:`skae.inspection.maximise_activation`.
     n_steps : int, default=200
         Gradient-ascent steps.
     step_size : float, default=0.1
-        Length of a step, as a fraction of the mean norm of the rows of X.
+        As in :func:`skae.inspection.maximise_activation`.
     image_shape : tuple of int, default=None
         As in :func:`plot_reconstructions`.
     random_state : int or None, default=None
@@ -507,12 +502,6 @@ def plot_activation_maximisation(estimator, X, *, units=None, constraint="norm",
     See Also
     --------
     skae.inspection.maximise_activation : The inputs found, as arrays.
-
-    References
-    ----------
-    D. Erhan, Y. Bengio, A. Courville and P. Vincent, "Visualizing
-    higher-layer features of a deep network", University of Montreal
-    technical report 1341, 2009.
 
     Examples
     --------

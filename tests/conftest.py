@@ -28,3 +28,29 @@ def mnist():
     X, y = mnist_data()
     X = (X / 255).astype(np.float32)
     return train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
+
+
+# Fitted once for the figures (test_plotting) and the computations behind
+# them (test_inspection).
+
+
+@pytest.fixture(scope="session")
+def X(digits):
+    """300 training digits."""
+    return digits[0][:300]
+
+
+@pytest.fixture(scope="session")
+def linear(X):
+    """One linear layer each way: its best input of a given norm, or in a box,
+    is known in closed form."""
+    from skae import DenseAutoencoder
+
+    return DenseAutoencoder(16, hidden_layer_sizes=(), epochs=3, random_state=0).fit(X)
+
+
+@pytest.fixture(scope="session")
+def deep(X):
+    from skae import DenseAutoencoder
+
+    return DenseAutoencoder(8, hidden_layer_sizes=(32,), code_activation="tanh", epochs=3, random_state=0).fit(X)

@@ -4,26 +4,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from skae import ConvAutoencoder, DenseAutoencoder
+from skae import ConvAutoencoder
 from skae.inspection import maximise_activation
 
 QUICK = dict(epochs=3, batch_size=32, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def X(digits):
-    return digits[0][:300]
-
-
-@pytest.fixture(scope="module")
-def linear(X):
-    """One linear layer each way: its best input in a box is known in closed form."""
-    return DenseAutoencoder(16, hidden_layer_sizes=(), **QUICK).fit(X)
-
-
-@pytest.fixture(scope="module")
-def deep(X):
-    return DenseAutoencoder(8, hidden_layer_sizes=(32,), code_activation="tanh", **QUICK).fit(X)
 
 
 def test_found_inputs_keep_the_norm_and_beat_every_training_sample(deep, X):

@@ -44,24 +44,8 @@ def tick_texts(labels):
 
 
 @pytest.fixture(scope="module")
-def X(digits):
-    return digits[0][:300]
-
-
-@pytest.fixture(scope="module")
 def y(digits):
     return digits[2][:300]
-
-
-@pytest.fixture(scope="module")
-def linear(X):
-    """One linear layer each way: its best input of a given norm is known in closed form."""
-    return DenseAutoencoder(16, hidden_layer_sizes=(), **QUICK).fit(X)
-
-
-@pytest.fixture(scope="module")
-def deep(X):
-    return DenseAutoencoder(8, hidden_layer_sizes=(32,), code_activation="tanh", **QUICK).fit(X)
 
 
 @pytest.fixture(scope="module")
