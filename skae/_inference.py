@@ -77,7 +77,9 @@ def _numpy_activation(function):
 
 
 def _numpy(variable):
-    return keras.ops.convert_to_numpy(variable)
+    # Not keras.ops.convert_to_numpy: its np.array(variable) trips NumPy 2's
+    # DeprecationWarning on __array__ without a copy keyword.
+    return variable.numpy()
 
 
 def _affine(kernel, bias, activation):

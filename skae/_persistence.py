@@ -10,6 +10,7 @@ process loads in another that has only imported skae.
 import os
 import tempfile
 import warnings
+from contextlib import contextmanager
 
 import keras
 
@@ -21,9 +22,18 @@ def _skae_classes():
     return [_layers.TiedDense, _layers.SparsityPenalty, _layers.Corruption, _contractive.ContractiveModel]
 
 
+@contextmanager
+def _keras_deprecations_ignored():
+    # Keras's saving calls np.array on its variables, which NumPy 2 deprecates;
+    # the warning is Keras's to fix, and must not fail a user's -W error run.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"keras\.")
+        yield
+
+
 def model_to_bytes(model):
     """The ``.keras`` file of ``model``, as bytes."""
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, _keras_deprecations_ignored():
         path = os.path.join(folder, "model.keras")
         keras.saving.save_model(model, path)
         with open(path, "rb") as file:
@@ -41,7 +51,7 @@ def model_from_bytes(data):
         path = os.path.join(folder, "model.keras")
         with open(path, "wb") as file:
             file.write(data)
-        with warnings.catch_warnings():
+        with _keras_deprecations_ignored():
             # A classifier freezes layers of the autoencoder it holds: that
             # autoencoder's model then loads with fewer trainable variables
             # than its optimizer was built for, and Keras starts the optimizer

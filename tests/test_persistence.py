@@ -91,7 +91,9 @@ def test_every_configuration_loads_in_a_fresh_process(fitted, small_digits, tmp_
                 dump(est, file)
     np.save(tmp_path / "X.npy", X_test)
     run = subprocess.run(
-        [sys.executable, "-c", LOADER, str(tmp_path), str(tmp_path / "X.npy"), *fitted],
+        # Warnings as errors, as a downstream test suite may run: loading, inference and training pass.
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", LOADER, str(tmp_path), str(tmp_path / "X.npy")]
+        + list(fitted),
         capture_output=True,
         text=True,
         timeout=600,
