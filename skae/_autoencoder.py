@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import KerasEstimator, Network, chain
+from ._base import KerasEstimator, Network, as_float32, chain
 from ._inference import compile_forward
 
 
@@ -227,7 +227,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
             The reconstruction decoded from each code.
         """
         check_is_fitted(self)
-        codes = check_array(X, dtype="numeric", input_name="X").astype(np.float32, copy=False)
+        codes = as_float32(check_array(X, dtype="numeric", input_name="X"))
         if codes.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {codes.shape[1]} features, but {type(self).__name__}.inverse_transform "

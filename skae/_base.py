@@ -53,6 +53,23 @@ def inherit_signature(cls):
     return cls
 
 
+def as_float32(X, input_name="X"):
+    """Checked X as float32, the precision the networks compute in.
+
+    Finite float64 values beyond float32's range (3.4e38) would become
+    infinite in the cast, and NaN codes or scores after it.
+    """
+    with np.errstate(over="ignore"):  # the overflow is reported below, with what to do
+        X32 = X.astype(np.float32, copy=False)
+    if X32 is not X and not np.isfinite(X32).all():
+        raise ValueError(
+            f"{input_name} has values that do not fit in float32 (largest magnitude {np.abs(X).max():.3g}, float32's "
+            f"is {np.finfo(np.float32).max:.3g}): skae's networks compute in float32. Scale {input_name}, for example "
+            "with StandardScaler."
+        )
+    return X32
+
+
 def resolve_output_activation(activation, X):
     """``output_activation="auto"``: sigmoid for data in [0, 1], else linear."""
     if activation != "auto":
@@ -184,7 +201,7 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
             assert_all_finite(X, input_name="X")
         else:
             X = validate_data(self, X, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
-        return X.astype(np.float32, copy=False)
+        return as_float32(X)
 
     def _is_plain_float_matrix(self, X):
         return (

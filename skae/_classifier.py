@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import BaseAutoencoder
-from ._base import KerasEstimator, Network, chain, inherit_signature
+from ._base import KerasEstimator, Network, as_float32, chain, inherit_signature
 from ._docs import fill_doc
 from ._inference import compile_forward
 from ._training import auto_epochs
@@ -189,11 +189,18 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
         if reset:
             check_classification_targets(labels)
             self.classes_ = np.unique(labels)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"y has one labelled class, {self.classes_.tolist()}, and {unlabelled.sum()} samples "
+                    "labelled -1, which marks an unlabelled sample (scikit-learn's semi-supervised convention): "
+                    f"{type(self).__name__} needs at least two classes. A binary problem written as {{-1, +1}} "
+                    "must be relabelled, for example to {0, 1}."
+                )
         elif not np.isin(labels, self.classes_).all():
             raise ValueError(f"y has labels {np.setdiff1d(labels, self.classes_)} not seen in the first fit.")
         codes = np.full(len(y), UNLABELLED)
         codes[~unlabelled] = np.searchsorted(self.classes_, labels)
-        return X.astype(np.float32, copy=False), codes  # float32, as _validate_X gives
+        return as_float32(X), codes
 
     @property
     def _accepts_images(self):

@@ -35,6 +35,7 @@ def with_value(value):
 BAD_INPUTS = [
     (with_value(np.nan), ValueError, "Input X contains NaN"),
     (with_value(np.inf), ValueError, "Input X contains infinity"),
+    (with_value(1e39), ValueError, r"X has values that do not fit in float32 \(largest magnitude 1e\+39"),
     (np.array([["a", "b"], ["c", "d"]]), ValueError, "strings"),
     (np.array([[1.0, "b"], [2.0, "d"]], dtype=object), ValueError, "could not convert string to float"),
     (X[:, 0], ValueError, "Expected 2D array, got 1D array"),
@@ -71,6 +72,8 @@ def test_inverse_transform_checks_code_width_and_values(fitted):
         fitted.inverse_transform(np.full((4, 2), np.nan))
     with pytest.raises(ValueError, match="Expected 2D array"):
         fitted.inverse_transform(np.zeros(2))
+    with pytest.raises(ValueError, match="do not fit in float32"):
+        fitted.inverse_transform(np.full((4, 2), -1e39))
 
 
 def test_n_components_larger_than_input():

@@ -150,3 +150,14 @@ def test_bad_input_is_rejected_and_leaves_it_unfitted(labelled, autoencoder, y, 
     with pytest.raises(error, match=message):
         clf.fit(X, y_true if y is None else y)
     assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
+
+
+def test_minus_one_labels_of_a_binary_problem_are_refused_with_the_convention_named(labelled):
+    X, _, y, _ = labelled
+    y_pm = np.where(y % 2 == 0, -1, 1)  # a binary problem written as {-1, +1}
+    clf = AutoencoderClassifier(DenseAutoencoder(4, **SMALL), epochs=1)
+    with pytest.raises(ValueError, match=r"one labelled class, \[1\], and 193 samples labelled -1, which marks an"):
+        clf.fit(X, y_pm)
+    assert not hasattr(clf, "classes_")
+    with pytest.raises(ValueError, match="do not fit in float32"):
+        clf.fit(np.where(X > 0.5, 1e39, X.astype(np.float64)), y)
