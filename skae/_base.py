@@ -219,19 +219,17 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         """Validate the data, build the network unless it is kept, train it.
 
         ``train=False`` builds the network and leaves its initial weights.
-        Returns the validated X. On any error the estimator is left unfitted,
-        except that bad data for a fitted network to go on with change nothing.
+        Returns the validated X. On any error (bad data, divergence, a
+        callback that raises, KeyboardInterrupt) the estimator is left as it
+        was before the call: unfitted, or with the model it had, trained as
+        far as it was.
         """
         keep = (partial or self.warm_start) and self.__sklearn_is_fitted__()
-        if not keep:
-            self._forget()
+        before = self._fitted_state(trained=keep)
         try:
-            X, y = self._validate_fit_data(X, y, reset=not keep)
-        except BaseException:
             if not keep:
-                self._forget()  # validation may have set n_features_in_
-            raise
-        try:
+                self._forget()
+            X, y = self._validate_fit_data(X, y, reset=not keep)
             if not keep:
                 self._random_state = self._draw_seed()
                 self._build(X, train=train)
@@ -241,9 +239,32 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
                 self._train(X, y, epochs=self._n_epochs(X, y) if train else 0, initial_epoch=0, warm=keep)
             self._refresh_inference()
         except BaseException:
-            self._forget()
+            self._restore(before)
             raise
         return X
+
+    def _fitted_state(self, *, trained):
+        """What ``_restore`` needs to undo a call: the fitted attributes, and
+        with ``trained`` the values of the variables training changes."""
+        state = {"attributes": {k: v for k, v in vars(self).items() if _is_fitted_name(k)}}
+        if trained:
+            state["history"] = {k: list(v) for k, v in self.history_.items()}
+            state["variables"] = [v.numpy() for v in self.model_.variables]
+            state["optimizer"] = [v.numpy() for v in self.model_.optimizer.variables]
+        return state
+
+    def _restore(self, state):
+        self._forget()
+        vars(self).update(state["attributes"])
+        if "variables" in state:
+            self.history_ = defaultdict(list, state["history"])
+            for variable, value in zip(self.model_.variables, state["variables"]):
+                variable.assign(value)
+            optimizer = self.model_.optimizer.variables
+            if len(optimizer) == len(state["optimizer"]):  # else it was built by the failed call, and starts afresh
+                for variable, value in zip(optimizer, state["optimizer"]):
+                    variable.assign(value)
+            self._refresh_inference()
 
     @property
     def _epochs_trained(self):
@@ -324,9 +345,8 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
 
     def _forget(self):
         """Drop every fitted attribute: unfitted, not half-fitted."""
-        for name in list(vars(self)):
-            if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_FITTED:
-                delattr(self, name)
+        for name in [name for name in vars(self) if _is_fitted_name(name)]:
+            delattr(self, name)
 
     # -- pickling ----------------------------------------------------------------
 
@@ -350,6 +370,10 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
 
     def _relink(self):
         self._refresh_inference()
+
+
+def _is_fitted_name(name):
+    return (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_FITTED
 
 
 def _check_routed(cls, params):

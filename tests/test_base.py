@@ -118,11 +118,58 @@ def test_diverging_fit_raises_and_leaves_estimator_unfitted(capsys):
     assert not hasattr(ae, "model_") and not hasattr(ae, "history_") and not hasattr(ae, "n_features_in_")
 
 
-def test_failed_refit_does_not_leave_the_old_model(fitted):
-    ae = DenseAutoencoder(n_components=2, epochs=1).fit(X)
-    with pytest.raises(ValueError):
+def snapshot(ae):
+    return ae.model_, ae.transform(X), ae.predict(X), {k: list(v) for k, v in ae.history_.items()}
+
+
+def assert_unchanged(ae, before):
+    model, codes, reconstruction, history = before
+    assert ae.model_ is model
+    assert_array_equal(ae.transform(X), codes)
+    assert_array_equal(ae.predict(X), reconstruction)
+    assert ae.history_ == history
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 1:
+            raise KeyboardInterrupt
+
+
+def test_a_failed_refit_keeps_the_model_it_had():
+    ae = DenseAutoencoder(n_components=2, hidden_layer_sizes=(8,), epochs=2, random_state=0).fit(X)
+    before = snapshot(ae)
+    with pytest.raises(ValueError, match="NaN"):
         ae.fit(with_value(np.nan))
-    assert not hasattr(ae, "model_")
+    assert_unchanged(ae, before)
+    with pytest.raises(ValueError, match="Training diverged"):
+        ae.set_params(optimizer="sgd", learning_rate=10.0).fit(X * 1e18)
+    assert_unchanged(ae, before)
+    assert ae.n_features_in_ == 6
+
+
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_a_failed_partial_fit_or_warm_start_keeps_what_was_trained(how):
+    ae = DenseAutoencoder(n_components=2, hidden_layer_sizes=(8,), epochs=2, batch_size=8, random_state=0).fit(X)
+    ae.partial_fit(X)  # the optimizer has state to keep, too
+    before = snapshot(ae)
+    slots = [v.numpy() for v in ae.model_.optimizer.variables]
+
+    def call(data):
+        return ae.partial_fit(data) if how == "partial_fit" else ae.set_params(warm_start=True).fit(data)
+
+    with pytest.raises(ValueError, match="Training diverged"):
+        call(X * 1e18)  # the loss overflows
+    assert_unchanged(ae, before)
+    ae.set_params(callbacks=[Interrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        call(X)
+    assert_unchanged(ae, before)
+    for variable, value in zip(ae.model_.optimizer.variables, slots):
+        assert_array_equal(variable.numpy(), value)
+    ae.set_params(callbacks=None)
+    call(X)  # and it trains on
+    assert len(ae.history_["loss"]) > 0 and not np.array_equal(ae.transform(X), before[1])
 
 
 def test_auto_epochs_sees_about_100k_samples():
