@@ -2,11 +2,13 @@
 layers, one layout path for X, transform and inverse_transform on a fast
 forward pass."""
 
+import warnings
 from abc import abstractmethod
 
 import keras
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import KerasEstimator, Network, as_float32, chain
@@ -170,6 +172,20 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
             "decoder": compile_forward(self.decoder_, self._layers("decoder")),
             "model": compile_forward(self.model_, self._layers("encoder", "decoder")),
         }
+
+    def _check_trained(self, X):
+        # A step too large drives the network to one output for every input
+        # (at best the mean of X) without the loss becoming NaN.
+        sample = X[:2000].reshape(len(X[:2000]), -1)
+        spread = sample.std(axis=0).max() if len(sample) > 1 else 0
+        if spread > 0 and self._forward["model"](X[:2000]).reshape(len(sample), -1).std(axis=0).max() < 1e-3 * spread:
+            warnings.warn(
+                f"{type(self).__name__}'s reconstruction is the same for every sample: training collapsed to a "
+                f"constant output, which usually means too large a step. Lower learning_rate (learning_rate="
+                f"{self.learning_rate}) or scale X, for example with StandardScaler or MinMaxScaler.",
+                ConvergenceWarning,
+                stacklevel=5,  # the user's call to fit
+            )
 
     # -- as a part of another estimator ------------------------------------------
     # What StackedAutoencoder and AutoencoderClassifier use of the autoencoders

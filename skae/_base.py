@@ -241,7 +241,12 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         except BaseException:
             self._restore(before)
             raise
+        if train:
+            self._check_trained(X)
         return X
+
+    def _check_trained(self, X):
+        """Warn of a fit that ran but learned nothing useful; a family says how to tell."""
 
     def _fitted_state(self, *, trained):
         """What ``_restore`` needs to undo a call: the fitted attributes, and

@@ -4,6 +4,7 @@ Exercised through DenseAutoencoder, the simplest family.
 """
 
 import pickle
+import warnings
 
 import keras
 import numpy as np
@@ -12,7 +13,7 @@ import scipy.sparse as sp
 import tensorflow as tf
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skae import DenseAutoencoder
 from skae._training import auto_epochs
@@ -116,6 +117,18 @@ def test_diverging_fit_raises_and_leaves_estimator_unfitted(capsys):
         ae.fit(huge)
     assert "Invalid loss" not in capsys.readouterr().out
     assert not hasattr(ae, "model_") and not hasattr(ae, "history_") and not hasattr(ae, "n_features_in_")
+
+
+def test_a_fit_that_collapses_to_a_constant_output_warns(small_digits):
+    X_train, _ = small_digits
+    # learning_rate=1e4: the loss stays finite, the output is one image for every input
+    with pytest.warns(ConvergenceWarning, match="collapsed to a constant output.*learning_rate=10000.0") as record:
+        ae = DenseAutoencoder(8, epochs=5, learning_rate=1e4, random_state=0).fit(X_train)
+    assert record[0].filename == __file__
+    assert ae.predict(X_train).std(axis=0).max() < 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        DenseAutoencoder(8, epochs=5, random_state=0).fit(X_train)
 
 
 def snapshot(ae):
