@@ -182,6 +182,8 @@ class ConvAutoencoder(BaseAutoencoder):
                 )
             return (*sample_shape, 1)[:3]
 
+        if not all(isinstance(side, Integral) for side in self.image_shape):
+            raise ValueError(f"image_shape must hold integers. Received: image_shape={self.image_shape!r}")
         shape = tuple(int(side) for side in self.image_shape)
         if len(shape) not in (2, 3) or shape.count(-1) > 1 or any(side < 1 and side != -1 for side in shape):
             raise ValueError(

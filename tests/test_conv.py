@@ -131,6 +131,7 @@ def test_three_channel_images_train():
         (RNG.random((10, 64)), {"image_shape": (7, 7)}, "cannot be read as images of image_shape=\\(7, 7\\)"),
         (RNG.random((10, 8, 8)), {"image_shape": (4, 16)}, "X holds images of shape \\(8, 8\\)"),
         (RNG.random((10, 64)), {"image_shape": (-1, -1)}, "one side -1 at most"),
+        (RNG.random((10, 20)), {"image_shape": (2.5, 8)}, "image_shape must hold integers. Received: .*2.5, 8"),
         (RNG.random((10, 2, 2, 2, 2)), {}, "X.ndim=5"),
         (RNG.random((10, 8, 8)), {"filters": (4, 4, 4, 4, 4)}, "too deep for images of 8 x 8"),
         (RNG.random((10, 8, 8)), {"filters": ()}, "filters must be positive integers"),
