@@ -174,15 +174,16 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         }
 
     def _check_trained(self, X):
-        # A step too large drives the network to one output for every input
-        # (at best the mean of X) without the loss becoming NaN.
+        # One output for every input (the mean of X at best): too few epochs,
+        # or a step so large that training collapsed without a NaN loss.
         sample = X[:2000].reshape(len(X[:2000]), -1)
         spread = sample.std(axis=0).max() if len(sample) > 1 else 0
         if spread > 0 and self._forward["model"](X[:2000]).reshape(len(sample), -1).std(axis=0).max() < 1e-3 * spread:
             warnings.warn(
                 f"{type(self).__name__}'s reconstruction is the same for every sample: training collapsed to a "
-                f"constant output, which usually means too large a step. Lower learning_rate (learning_rate="
-                f"{self.learning_rate}) or scale X, for example with StandardScaler or MinMaxScaler.",
+                f"constant output, the mean of X at best. If the loss fell steadily, train longer (epochs="
+                f"{self.epochs}); if it jumped or rose, lower learning_rate (learning_rate={self.learning_rate}) "
+                "or scale X, for example with StandardScaler or MinMaxScaler.",
                 ConvergenceWarning,
                 stacklevel=5,  # the user's call to fit
             )
