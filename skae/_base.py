@@ -224,6 +224,7 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         was before the call: unfitted, or with the model it had, trained as
         far as it was.
         """
+        self._check_keras_names()
         keep = (partial or self.warm_start) and self.__sklearn_is_fitted__()
         before = self._fitted_state(trained=keep)
         try:
@@ -247,6 +248,20 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
 
     def _check_trained(self, X):
         """Warn of a fit that ran but learned nothing useful; a family says how to tell."""
+
+    def _check_keras_names(self):
+        """Names of Keras objects (activations, the loss, the optimizer) that
+        Keras does not know are refused with the valid ones, before Keras sees them."""
+        for name, value in self.get_params(deep=False).items():
+            module = keras.activations if name.endswith("activation") else _KERAS_NAMED.get(name)
+            if module is None or not isinstance(value, str) or value == "auto":
+                continue
+            try:
+                module.get(value)
+            except (ValueError, TypeError):
+                raise ValueError(
+                    f"{name}={value!r} is not a name Keras knows. Valid names: {', '.join(_keras_names(module))}."
+                ) from None
 
     def _fitted_state(self, *, trained):
         """What ``_restore`` needs to undo a call: the fitted attributes, and
@@ -375,6 +390,18 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
 
     def _relink(self):
         self._refresh_inference()
+
+
+_KERAS_NAMED = {"loss": keras.losses, "optimizer": keras.optimizers}
+
+
+def _keras_names(module):
+    """The names ``module.get`` knows, for an error message."""
+    if module is keras.optimizers:
+        classes = [getattr(module, name) for name in dir(module)]
+        return sorted(c.__name__.lower() for c in classes if isinstance(c, type) and issubclass(c, module.Optimizer))
+    skip = {"get", "serialize", "deserialize"}
+    return sorted(n for n in dir(module) if n.islower() and n not in skip and callable(getattr(module, n)))
 
 
 def _is_fitted_name(name):

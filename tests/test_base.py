@@ -104,6 +104,22 @@ def test_parameters_are_validated_at_fit(params, message):
         DenseAutoencoder(**params).fit(X)
 
 
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"activation": "relux"}, r"activation='relux' is not a name Keras knows. Valid names: .*\brelu\b"),
+        ({"output_activation": "sigmod"}, r"output_activation='sigmod' .* Valid names: .*\bsigmoid\b"),
+        ({"loss": "mse2"}, r"loss='mse2' .* Valid names: .*\bmean_squared_error\b"),
+        ({"optimizer": "adamm"}, r"optimizer='adamm' .* Valid names: .*\badam\b"),
+    ],
+)
+def test_unknown_keras_names_are_refused_by_skae(params, message):
+    ae = DenseAutoencoder(2, epochs=1, **params)
+    with pytest.raises(ValueError, match=message):
+        ae.fit(X)
+    assert not hasattr(ae, "model_") and not hasattr(ae, "n_features_in_")
+
+
 def test_unfitted_estimator_says_so():
     for method in ("transform", "inverse_transform", "predict", "score_samples"):
         with pytest.raises(NotFittedError):
