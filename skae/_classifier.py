@@ -190,11 +190,13 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
             check_classification_targets(labels)
             self.classes_ = np.unique(labels)
             if len(self.classes_) < 2:
+                convention = (
+                    f" The {unlabelled.sum()} samples labelled -1 are unlabelled (scikit-learn's semi-supervised "
+                    "convention): a binary problem written as {-1, +1} must be relabelled, for example to {0, 1}."
+                )
                 raise ValueError(
-                    f"y has one labelled class, {self.classes_.tolist()}, and {unlabelled.sum()} samples "
-                    "labelled -1, which marks an unlabelled sample (scikit-learn's semi-supervised convention): "
-                    f"{type(self).__name__} needs at least two classes. A binary problem written as {{-1, +1}} "
-                    "must be relabelled, for example to {0, 1}."
+                    f"y has one class, {self.classes_.tolist()}, among its labelled samples: "
+                    f"{type(self).__name__} needs at least two.{convention if unlabelled.any() else ''}"
                 )
         elif not np.isin(labels, self.classes_).all():
             raise ValueError(f"y has labels {np.setdiff1d(labels, self.classes_)} not seen in the first fit.")
