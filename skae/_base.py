@@ -53,15 +53,18 @@ def inherit_signature(cls):
     return cls
 
 
-def as_float32(X, input_name="X"):
+def as_float32(X, input_name="X", *, finite_checked=True):
     """Checked X as float32, the precision the networks compute in.
 
     Finite float64 values beyond float32's range (3.4e38) would become
-    infinite in the cast, and NaN codes or scores after it.
+    infinite in the cast, and NaN codes or scores after it. With
+    ``finite_checked=False`` this one pass over the float32 values is also
+    the check for NaN and infinity, with scikit-learn's messages.
     """
     with np.errstate(over="ignore"):  # the overflow is reported below, with what to do
         X32 = X.astype(np.float32, copy=False)
-    if X32 is not X and not np.isfinite(X32).all():
+    if (X32 is not X or not finite_checked) and not np.isfinite(X32).all():
+        assert_all_finite(X, input_name=input_name)  # NaN or infinity in X itself
         raise ValueError(
             f"{input_name} has values that do not fit in float32 (largest magnitude {np.abs(X).max():.3g}, float32's "
             f"is {np.finfo(np.float32).max:.3g}): skae's networks compute in float32. Scale {input_name}, for example "
@@ -197,10 +200,10 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         if not reset and self._is_plain_float_matrix(X):
             # validate_data costs ~60 us, more than a one-row forward pass. A
             # float ndarray of the fitted width, fitted without feature names,
-            # passes all its checks but one: its values must be finite.
-            assert_all_finite(X, input_name="X")
-        else:
-            X = validate_data(self, X, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
+            # passes all its checks but one: its values must be finite, which
+            # as_float32 checks in the same pass as float32's range.
+            return as_float32(X, finite_checked=False)
+        X = validate_data(self, X, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
         return as_float32(X)
 
     def _is_plain_float_matrix(self, X):
@@ -224,8 +227,9 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         was before the call: unfitted, or with the model it had, trained as
         far as it was.
         """
-        self._check_keras_names()
         keep = (partial or self.warm_start) and self.__sklearn_is_fitted__()
+        if not keep:  # the names are read when the network is built, not on each partial_fit
+            self._check_keras_names()
         before = self._fitted_state(trained=keep)
         try:
             if not keep:
