@@ -22,12 +22,14 @@ _ESTIMATORS = {
     "AutoencoderClassifier": "skae._classifier",
 }
 
-__all__ = sorted(_ESTIMATORS)
+_FUNCTIONS = {"load": "skae._persistence"}
+
+__all__ = sorted([*_ESTIMATORS, *_FUNCTIONS])
 
 
 def __getattr__(name):
-    if name in _ESTIMATORS:
-        return getattr(importlib.import_module(_ESTIMATORS[name]), name)
+    if name in _ESTIMATORS or name in _FUNCTIONS:
+        return getattr(importlib.import_module({**_ESTIMATORS, **_FUNCTIONS}[name]), name)
     raise AttributeError(f"module 'skae' has no attribute {name!r}")
 
 

@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from . import _scikeras, _training
+from . import _persistence
 from ._persistence import PackedModel
 
 if keras.backend.backend() != "tensorflow":
@@ -372,7 +373,42 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         for name in [name for name in vars(self) if _is_fitted_name(name)]:
             delattr(self, name)
 
-    # -- pickling ----------------------------------------------------------------
+    # -- saving and pickling ----------------------------------------------------
+
+    def save(self, path):
+        """Save the estimator to one file that :func:`skae.load` reads.
+
+        The file is a zip archive: the estimator's parameters and fitted
+        attributes as JSON, and each Keras model it holds as a ``.keras``
+        file. Nothing in it runs on loading, unlike a pickle. Parameters
+        that are Python objects other than Keras's (a callback, a loss
+        function of your own) are refused: pickle or skops store those.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write. The name is yours; ``.skae`` is the convention.
+
+        Raises
+        ------
+        TypeError
+            If a parameter or fitted attribute is an object the format
+            does not store; the message names it.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn.datasets import load_digits
+        >>> import skae
+        >>> X = load_digits().data / 16
+        >>> ae = skae.DenseAutoencoder(2, epochs=2, random_state=0).fit(X)
+        >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
+        >>> ae.save(path)
+        >>> skae.load(path).n_components_
+        2
+        """
+        _persistence.save(self, path)
+
 
     # Fitted state rebuilt on loading, by _relink, rather than pickled.
     _rebuilt_on_load = ("_forward",)

@@ -83,7 +83,7 @@ ESTIMATORS = [fast_instance(cls) for cls in public_estimators()]
 
 
 def test_every_family_is_discovered():
-    assert {type(e).__name__ for e in ESTIMATORS} == set(skae.__all__)
+    assert {type(e).__name__ for e in ESTIMATORS} == set(skae.__all__) - {"load"}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)

@@ -1,4 +1,5 @@
-"""A fitted estimator saved in one process loads in another and gives the same outputs."""
+"""A fitted estimator saved in one process loads in another and gives the same outputs;
+skae's own file and skops files load safely."""
 
 import pickle
 import subprocess
@@ -7,9 +8,12 @@ import textwrap
 
 import cloudpickle
 import joblib
+import keras
 import numpy as np
 import pytest
+import skops.io as sio
 
+import skae
 from skae import (
     AutoencoderClassifier,
     ContractiveAutoencoder,
@@ -18,7 +22,7 @@ from skae import (
     DenseAutoencoder,
     StackedAutoencoder,
 )
-from skae._persistence import PackedModel
+from skae._persistence import PackedModel, model_to_bytes
 
 FAST = {"epochs": 2, "random_state": 0}
 
@@ -44,15 +48,31 @@ CONFIGURATIONS = {
     "classifier": AutoencoderClassifier(ContractiveAutoencoder(4, hidden_layer_sizes=(), **FAST), **FAST),
 }
 
+FORMATS = ("pickle", "cloudpickle", "joblib", "skae", "skops")
+
 LOADER = textwrap.dedent(
     """
     import pickle, sys
-    import cloudpickle, joblib, numpy as np
+    import cloudpickle, joblib, numpy as np, skops.io as sio
+    import skae
+
+    def from_file(load):
+        def read(path):
+            with open(path, "rb") as file:
+                return load(file)
+        return read
+
+    LOADERS = {
+        "pickle": from_file(pickle.load),
+        "cloudpickle": from_file(cloudpickle.load),
+        "joblib": from_file(joblib.load),
+        "skae": skae.load,
+        "skops": lambda path: sio.load(path, trusted=sio.get_untrusted_types(file=path)),
+    }
     X = np.load(sys.argv[2])
     for name in sys.argv[3:]:
-        for fmt, load in [("pickle", pickle.load), ("cloudpickle", cloudpickle.load), ("joblib", joblib.load)]:
-            with open(f"{sys.argv[1]}/{name}.{fmt}", "rb") as file:
-                est = load(file)
+        for fmt, load in LOADERS.items():
+            est = load(f"{sys.argv[1]}/{name}.{fmt}")
             out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.transform(X)
             np.save(f"{sys.argv[1]}/{name}.{fmt}.npy", out)
             if hasattr(est, "inverse_transform"):
@@ -89,6 +109,8 @@ def test_every_configuration_loads_in_a_fresh_process(fitted, small_digits, tmp_
         for fmt, dump in [("pickle", pickle.dump), ("cloudpickle", cloudpickle.dump), ("joblib", joblib.dump)]:
             with open(tmp_path / f"{name}.{fmt}", "wb") as file:
                 dump(est, file)
+        est.save(tmp_path / f"{name}.skae")
+        sio.dump(est, tmp_path / f"{name}.skops")
     np.save(tmp_path / "X.npy", X_test)
     run = subprocess.run(
         # Warnings as errors, as a downstream test suite may run: loading, inference and training pass.
@@ -101,7 +123,7 @@ def test_every_configuration_loads_in_a_fresh_process(fitted, small_digits, tmp_
     assert run.returncode == 0, run.stderr[-3000:]
     for name, est in fitted.items():
         codes, reconstruction = outputs(est, X_test)
-        for fmt in ("pickle", "cloudpickle", "joblib"):
+        for fmt in FORMATS:
             np.testing.assert_array_equal(np.load(tmp_path / f"{name}.{fmt}.npy"), codes, err_msg=f"{name} {fmt}")
             if reconstruction is not None:
                 np.testing.assert_array_equal(np.load(tmp_path / f"{name}.{fmt}.inverse.npy"), reconstruction)
@@ -113,3 +135,75 @@ def test_pickled_state_holds_model_bytes_not_keras_objects(fitted):
     assert "encoder_" not in state and "_forward" not in state  # rebuilt on loading, sharing model_'s layers
     loaded = pickle.loads(pickle.dumps(fitted["stack"]))
     assert loaded.encoder_.layers[1] is loaded.model_.get_layer(loaded.encoder_.layers[1].name)
+
+
+def test_skops_trusts_only_skae_types(fitted):
+    for name, est in fitted.items():
+        untrusted = sio.get_untrusted_types(data=sio.dumps(est))
+        assert untrusted and all(t.startswith("skae.") for t in untrusted), (name, untrusted)
+
+
+def test_save_and_load_an_unfitted_estimator_with_keras_objects(tmp_path):
+    est = dense(optimizer=keras.optimizers.SGD(momentum=0.5))
+    est.set_params(random_state=np.random.RandomState(3), loss=keras.losses.MeanAbsoluteError(), optimizer__nesterov=True)
+    est.save(tmp_path / "ae.skae")
+    loaded = skae.load(tmp_path / "ae.skae")
+    assert not hasattr(loaded, "model_")
+    params = loaded.get_params()
+    assert isinstance(params["optimizer"], keras.optimizers.SGD) and params["optimizer"].momentum == 0.5
+    assert isinstance(params["loss"], keras.losses.MeanAbsoluteError) and params["optimizer__nesterov"] is True
+    assert params["random_state"].randint(1000) == np.random.RandomState(3).randint(1000)
+
+
+def test_save_refuses_what_the_format_cannot_hold(tmp_path):
+    with pytest.raises(TypeError, match="loss is a .*function"):
+        dense(loss=lambda y, p: (y - p) ** 2).save(tmp_path / "ae.skae")
+    with pytest.raises(TypeError, match=r"callbacks\[0\] is a .*EarlyStopping"):
+        dense(callbacks=[keras.callbacks.EarlyStopping()]).save(tmp_path / "ae.skae")
+
+
+def lambda_model_bytes(n_features):
+    inputs = keras.Input((n_features,))
+    return model_to_bytes(keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs)))
+
+
+def tampered(path, replace):
+    """A copy of the zip at ``path`` with the members in ``replace`` rewritten."""
+    import zipfile
+
+    out = path.with_name("tampered_" + path.name)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, replace.get(name, source.read(name)))
+    return out
+
+
+def test_load_refuses_a_tampered_file(fitted, tmp_path):
+    import json
+
+    fitted["dense"].save(tmp_path / "ae.skae")
+    path = tmp_path / "ae.skae"
+    with pytest.raises(ValueError, match="Lambda layer"):
+        skae.load(tampered(path, {"models/0.keras": lambda_model_bytes(64)}))
+    header = json.loads(__import__("zipfile").ZipFile(path).read("skae.json"))
+    header["estimator"]["__estimator__"]["class"] = "Popen"
+    with pytest.raises(ValueError, match="'Popen', which is not skae's"):
+        skae.load(tampered(path, {"skae.json": json.dumps(header)}))
+    header["estimator"]["__estimator__"]["class"] = "DenseAutoencoder"
+    header["estimator"]["__estimator__"]["state"]["loss"] = {
+        "__keras_object__": {"module": "os", "class_name": "system", "config": {}, "registered_name": None}
+    }
+    with pytest.raises(ValueError, match="'system' from module 'os'"):
+        skae.load(tampered(path, {"skae.json": json.dumps(header)}))
+    with pytest.raises(ValueError, match="not a file that skae's save wrote"):
+        skae.load(tampered(path, {"skae.json": "[]"}))
+
+
+def test_skops_and_pickle_refuse_a_lambda_model(fitted, monkeypatch):
+    lambda_bytes = lambda_model_bytes(64)
+    monkeypatch.setattr(PackedModel, "__init__", lambda self, model: setattr(self, "data", lambda_bytes))
+    data = sio.dumps(fitted["dense"])
+    with pytest.raises(ValueError, match="Lambda layer"):
+        sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    with pytest.raises(ValueError, match="Lambda layer"):
+        pickle.loads(pickle.dumps(fitted["dense"]))
