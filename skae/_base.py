@@ -21,9 +21,7 @@ from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from . import _scikeras, _training
-from . import _persistence
-from ._persistence import PackedModel
+from . import _persistence, _scikeras, _training
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(f"skae runs on Keras's TensorFlow backend. Received: KERAS_BACKEND={keras.backend.backend()!r}")
@@ -409,7 +407,6 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         """
         _persistence.save(self, path)
 
-
     # Fitted state rebuilt on loading, by _relink, rather than pickled.
     _rebuilt_on_load = ("_forward",)
 
@@ -418,11 +415,11 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         # (the forward passes, and a subclass's views) is rebuilt on loading.
         state = {k: v for k, v in super().__getstate__().items() if k not in self._rebuilt_on_load}
         if "model_" in state:
-            state["model_"] = PackedModel(state["model_"])
+            state["model_"] = _persistence.PackedModel(state["model_"])
         return state
 
     def __setstate__(self, state):
-        if isinstance(state.get("model_"), PackedModel):
+        if isinstance(state.get("model_"), _persistence.PackedModel):
             state = {**state, "model_": state["model_"].unpack()}
         super().__setstate__(state)
         if "model_" in state:

@@ -145,7 +145,8 @@ def test_skops_trusts_only_skae_types(fitted):
 
 def test_save_and_load_an_unfitted_estimator_with_keras_objects(tmp_path):
     est = dense(optimizer=keras.optimizers.SGD(momentum=0.5))
-    est.set_params(random_state=np.random.RandomState(3), loss=keras.losses.MeanAbsoluteError(), optimizer__nesterov=True)
+    est.set_params(random_state=np.random.RandomState(3), loss=keras.losses.MeanAbsoluteError())
+    est.set_params(optimizer__nesterov=True)
     est.save(tmp_path / "ae.skae")
     loaded = skae.load(tmp_path / "ae.skae")
     assert not hasattr(loaded, "model_")
