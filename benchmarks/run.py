@@ -2,7 +2,7 @@
 
     python benchmarks/run.py            # everything (about 20 minutes on 2 cores)
     python benchmarks/run.py --quick    # smaller data, for a smoke run
-    python benchmarks/run.py --only conv  # some parts: quality fit transform contractive conv stacked pretraining
+    python benchmarks/run.py --only conv  # parts: quality fit transform contractive conv stacked pretraining memory
 
 (q) quality: each family with its defaults against PCA at equal code size,
     held-out reconstruction MSE and fit time, on scikit-learn's 8 x 8
@@ -32,12 +32,18 @@
 (f) AutoencoderClassifier: accuracy with pretraining against the same network
     from random weights, on digits with 10, 50 and all labels per class.
 
+(g) memory: resident memory over 50 sequential fits in one process (a fresh
+    process each), skae's DenseAutoencoder against the same network in raw
+    Keras: growth per fit after the first five, and the total.
+
 The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
 shifted at random: no download.
 """
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -427,10 +433,45 @@ def bench_pretraining(seeds):
             )
 
 
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def rss_worker(kind, n_fits):
+    """Fit ``n_fits`` times in this process; print the RSS after each fit."""
+    X = (load_digits().data / 16).astype(np.float32)
+    for i in range(n_fits):
+        if kind == "skae":
+            DenseAutoencoder(8, hidden_layer_sizes=(32,), epochs=5, random_state=i).fit(X).transform(X)
+        else:
+            model = raw_keras_autoencoder(64, (32,), 8, loss="binary_crossentropy")
+            model.fit(X, X, epochs=5, batch_size=32, verbose=0)
+            model.predict(X, verbose=0)
+        print(f"{rss_mb():.1f}", flush=True)
+
+
+def bench_memory(n_fits):
+    print(f"memory: {n_fits} fits of a 64-32-8 autoencoder on digits, 5 epochs, one fresh process each:")
+    growth = {}
+    for kind in ("skae", "raw Keras"):
+        run = subprocess.run(
+            [sys.executable, __file__, "--rss-worker", kind.split()[-1].lower(), str(n_fits)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        rss = [float(line) for line in run.stdout.split()]
+        growth[kind] = (rss[-1] - rss[4]) / (len(rss) - 5)
+        print(f"  {kind}: {rss[0]:.0f} MB after the first fit, {rss[-1]:.0f} MB after the last, "
+              f"{growth[kind]:.2f} MB a fit after the fifth")  # fmt: skip
+    print(f"  growth per fit, skae over raw Keras: {growth['skae'] / growth['raw Keras']:.2f}", flush=True)
+
+
 def main():
+    if sys.argv[1:2] == ["--rss-worker"]:
+        return rss_worker(sys.argv[2], int(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    parts = "quality fit transform contractive conv stacked pretraining".split()
+    parts = "quality fit transform contractive conv stacked pretraining memory".split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
     quick, only = args.quick, set(args.only or parts)
@@ -455,6 +496,8 @@ def main():
         bench_stacked(seeds=1 if quick else 3)
     if "pretraining" in only:
         bench_pretraining(seeds=2 if quick else 3)
+    if "memory" in only:
+        bench_memory(n_fits=15 if quick else 50)
 
 
 if __name__ == "__main__":
