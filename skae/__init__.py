@@ -29,6 +29,9 @@ __all__ = sorted([*_ESTIMATORS, *_FUNCTIONS])
 
 def __getattr__(name):
     if name in _ESTIMATORS or name in _FUNCTIONS:
+        from ._quiet import import_tensorflow
+
+        import_tensorflow()  # its start-up lines filtered as TF_CPP_MIN_LOG_LEVEL asks
         return getattr(importlib.import_module({**_ESTIMATORS, **_FUNCTIONS}[name]), name)
     raise AttributeError(f"module 'skae' has no attribute {name!r}")
 

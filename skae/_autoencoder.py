@@ -2,7 +2,6 @@
 layers, one layout path for X, transform and inverse_transform on a fast
 forward pass."""
 
-import warnings
 from abc import abstractmethod
 
 import keras
@@ -13,6 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import KerasEstimator, Network, as_float32, chain
 from ._inference import compile_forward
+from ._training import warn_caller
 
 
 class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEstimator):
@@ -179,13 +179,12 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         sample = X[:2000].reshape(len(X[:2000]), -1)
         spread = sample.std(axis=0).max() if len(sample) > 1 else 0
         if spread > 0 and self._forward["model"](X[:2000]).reshape(len(sample), -1).std(axis=0).max() < 1e-3 * spread:
-            warnings.warn(
+            warn_caller(
                 f"{type(self).__name__}'s reconstruction is the same for every sample: training collapsed to a "
                 f"constant output, the mean of X at best. If the loss fell steadily, train longer (epochs="
                 f"{self.epochs}); if it jumped or rose, lower learning_rate (learning_rate={self.learning_rate}) "
                 "or scale X, for example with StandardScaler or MinMaxScaler.",
                 ConvergenceWarning,
-                stacklevel=5,  # the user's call to fit
             )
 
     # -- as a part of another estimator ------------------------------------------

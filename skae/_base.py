@@ -364,7 +364,7 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
             )  # fmt: skip
         for key, values in history.items():
             self.history_[key] += values
-        _training.check_finite(self.history_["loss"], self.learning_rate)
+        _training.check_losses(self.history_["loss"], self.learning_rate)
 
     def _forget(self):
         """Drop every fitted attribute: unfitted, not half-fitted."""

@@ -5,11 +5,14 @@ scikit-learn.
 """
 
 import logging
+import sys
+import warnings
 from contextlib import contextmanager
 
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.exceptions import ConvergenceWarning
 
 # Keras pays a fixed Python cost per training step; running up to 16 steps per
 # call makes small networks on CPU 1.5-2x faster to train (benchmarks/run.py).
@@ -48,14 +51,21 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def epochs_of_batches(X, y, batch_size, seed):
-    """X and y as an endless tf.data stream of shuffled batches.
+def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
+    """X and y as a tf.data stream of batches: one pass over a new
+    permutation each epoch (``shuffle``), its last batch short, as Keras
+    batches arrays.
 
-    Each epoch is one pass over a new permutation, its last batch short, as
-    Keras batches arrays. But Keras builds a new iterator over arrays every
-    epoch, about 10 ms on CPU: a fit of 200 epochs on a few hundred rows spent
-    two thirds of its time there. Fed this stream with ``steps_per_epoch``,
-    Keras keeps one iterator for the whole fit.
+    ``endless`` repeats the passes in one stream. Keras builds a new
+    iterator over arrays every epoch, about 10 ms on CPU: a fit of 200
+    epochs on a few hundred rows spent two thirds of its time there. Fed an
+    endless stream with ``steps_per_epoch``, Keras keeps one iterator for
+    the whole fit.
+
+    The rows are gathered by a sequential map. Keras's own stream gathers
+    with a parallel one, which TensorFlow rewrites into a sequential one
+    when op determinism is on (a seeded fit), and logs an ``E0000 ...
+    NodeDef mentions attribute use_unbounded_threadpool`` line each time.
     """
 
     def tensor(a):
@@ -63,9 +73,12 @@ def epochs_of_batches(X, y, batch_size, seed):
 
     X_t = tensor(X)
     data = (X_t, X_t if y is X else tensor(y))
-    batches = tf.data.Dataset.range(len(X)).shuffle(len(X), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
-    stream = tf.data.Dataset.zip(batches.repeat(), tf.data.Dataset.from_tensors(data).repeat())
-    return stream.map(lambda rows, arrays: tuple(tf.gather(a, rows) for a in arrays)).prefetch(2)
+    rows = tf.data.Dataset.range(len(X))
+    if shuffle:
+        rows = rows.shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
+    rows = rows.batch(batch_size)
+    stream = tf.data.Dataset.zip(rows.repeat() if endless else rows, tf.data.Dataset.from_tensors(data).repeat())
+    return stream.map(lambda indices, arrays: tuple(tf.gather(a, indices) for a in arrays)).prefetch(2)
 
 
 class _RetracingNoise(logging.Filter):
@@ -93,15 +106,18 @@ def quiet_retracing():
 def fit_model(model, X, y, *, batch_size, epochs, initial_epoch, callbacks, verbose, seed, validation_data, fit_params):
     """Train ``model`` for ``epochs`` more epochs; its history as a dict.
 
-    Arrays are fed as one shuffled stream (``epochs_of_batches``) when each
-    epoch is a whole number of Keras calls and no ``fit__`` parameter asks
-    for Keras's own batching.
+    Arrays are fed as skae's own stream (``batches``) unless a ``fit__``
+    parameter asks for Keras's batching: an endless one when each epoch is
+    a whole number of Keras calls, else one that ends with each epoch.
     """
     kwargs = {"batch_size": batch_size, "validation_data": validation_data, "verbose": verbose, **fit_params}
-    n_batches = -(-len(X) // batch_size)
-    if n_batches % model.steps_per_execution == 0 and not fit_params:
-        kwargs.update(steps_per_epoch=n_batches, shuffle=False, batch_size=None)
-        X, y = epochs_of_batches(X, y, batch_size, seed), None
+    if not fit_params:
+        n_batches = -(-len(X) // batch_size)
+        endless = n_batches % model.steps_per_execution == 0
+        kwargs.update(steps_per_epoch=n_batches if endless else None, shuffle=False, batch_size=None)
+        X, y = batches(X, y, batch_size, seed, endless=endless), None
+        if validation_data is not None:
+            kwargs["validation_data"] = batches(*validation_data, batch_size, shuffle=False)
     with quiet_retracing():
         history = model.fit(
             X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
@@ -109,13 +125,34 @@ def fit_model(model, X, y, *, batch_size, epochs, initial_epoch, callbacks, verb
     return history.history
 
 
-def check_finite(losses, learning_rate):
-    """Raise if training diverged: a loss that is not finite."""
+# A loss this many times its lowest value has diverged, though still finite.
+GROWTH_FACTOR = 100
+
+
+def check_losses(losses, learning_rate):
+    """Raise if training diverged to a loss that is not finite; warn if the
+    loss grew by orders of magnitude from its lowest value."""
     losses = np.asarray(losses, dtype=float)
+    advice = (
+        f"Lower learning_rate (learning_rate={learning_rate}) or scale X, for example with StandardScaler or "
+        "MinMaxScaler."
+    )
     if not np.all(np.isfinite(losses)):
         epoch = int(np.argmin(np.isfinite(losses))) + 1
-        raise ValueError(
-            f"Training diverged: the loss became {losses[epoch - 1]} in epoch {epoch}. "
-            f"Lower learning_rate (learning_rate={learning_rate}) or scale X, "
-            "for example with StandardScaler or MinMaxScaler."
+        raise ValueError(f"Training diverged: the loss became {losses[epoch - 1]} in epoch {epoch}. {advice}")
+    if len(losses) > 1 and losses.min() > 0 and losses[-1] > GROWTH_FACTOR * losses.min():
+        best = int(np.argmin(losses)) + 1
+        warn_caller(
+            f"Training diverged: the loss grew from {losses.min():.4g} in epoch {best} to {losses[-1]:.4g} in epoch "
+            f"{len(losses)}, {losses[-1] / losses.min():.0f} times as much. {advice}",
+            ConvergenceWarning,
         )
+
+
+def warn_caller(message, category):
+    """Warn, pointing at the first caller outside skae and scikit-learn: the
+    user's ``fit``, or their ``GridSearchCV.fit``."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in ("skae", "sklearn"):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skae import DenseAutoencoder
-from skae._training import auto_epochs
+from skae._training import auto_epochs, check_losses
 
 RNG = np.random.default_rng(0)
 X = RNG.random((40, 6))
@@ -145,6 +145,36 @@ def test_a_fit_that_collapses_to_a_constant_output_warns(small_digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         DenseAutoencoder(8, epochs=5, random_state=0).fit(X_train)
+
+
+class ScaleWeights(keras.callbacks.Callback):
+    """Multiplies every weight by 3 after each epoch: the loss grows without bound."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        for weight in self.model.trainable_weights:
+            weight.assign(weight * 3)
+
+
+def test_a_fit_whose_loss_grows_by_orders_of_magnitude_warns(small_digits):
+    X_train, _ = small_digits
+    ae = DenseAutoencoder(4, hidden_layer_sizes=(16,), output_activation="linear", loss="mse", epochs=6)
+    grew = r"loss grew from .* in epoch 1 to .* in epoch 6.*learning_rate=0.001"
+    with pytest.warns(ConvergenceWarning, match=grew) as w:
+        ae.set_params(callbacks=[ScaleWeights()], random_state=0).fit(X_train)
+    assert w[0].filename == __file__
+    losses = ae.history_["loss"]
+    assert np.isfinite(losses).all() and losses[-1] > 100 * min(losses)
+
+
+def test_check_losses_tells_divergence_from_noise():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        check_losses([1.0, 0.5, 0.6, 0.4, 30.0], learning_rate=0.1)  # up and down, within 100 times its lowest
+        check_losses([-5.0, -1.0, 200.0], learning_rate=0.1)  # a loss that can be negative: no ratio to judge by
+    with pytest.warns(ConvergenceWarning, match="grew from 0.5 in epoch 2 to 60 in epoch 3, 120 times"):
+        check_losses([1.0, 0.5, 60.0], learning_rate=0.1)
+    with pytest.raises(ValueError, match="the loss became inf in epoch 2"):
+        check_losses([1.0, np.inf, np.nan], learning_rate=0.1)
 
 
 def snapshot(ae):
