@@ -78,7 +78,12 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
         rows = rows.shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
     rows = rows.batch(batch_size)
     stream = tf.data.Dataset.zip(rows.repeat() if endless else rows, tf.data.Dataset.from_tensors(data).repeat())
-    return stream.map(lambda indices, arrays: tuple(tf.gather(a, indices) for a in arrays)).prefetch(2)
+    return stream.map(_gather).prefetch(2)
+
+
+@tf.autograph.experimental.do_not_convert  # no control flow to convert, no source to parse
+def _gather(indices, arrays):
+    return tuple(tf.gather(a, indices) for a in arrays)
 
 
 class _RetracingNoise(logging.Filter):
