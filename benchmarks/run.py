@@ -2,7 +2,7 @@
 
     python benchmarks/run.py            # everything (about 20 minutes on 2 cores)
     python benchmarks/run.py --quick    # smaller data, for a smoke run
-    python benchmarks/run.py --only conv  # parts: quality fit transform contractive conv stacked pretraining memory
+    python benchmarks/run.py --only conv memory  # any of the parts below, by name
 
 (q) quality: each family with its defaults against PCA at equal code size,
     held-out reconstruction MSE and fit time, on scikit-learn's 8 x 8
@@ -31,10 +31,12 @@
     and held-out reconstruction error, digits).
 (f) AutoencoderClassifier: accuracy with pretraining against the same network
     from random weights, on digits with 10, 50 and all labels per class.
-
 (g) memory: resident memory over 50 sequential fits in one process (a fresh
     process each), skae's DenseAutoencoder against the same network in raw
     Keras: growth per fit after the first five, and the total.
+(h) search: GridSearchCV over LogisticRegression's C after a
+    DenseAutoencoder in a Pipeline, 3 folds, with and without
+    Pipeline(memory=...): time and autoencoder fits.
 
 The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
 shifted at random: no download.
@@ -433,6 +435,31 @@ def bench_pretraining(seeds):
             )
 
 
+def bench_search(n_C):
+    import tempfile
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    grid = {"clf__C": np.logspace(-1, 2, n_C).tolist()}
+    print(f"search: GridSearchCV over {n_C} values of C after DenseAutoencoder(16) on digits, 3 folds:")
+    times = {}
+    for memory in (None, "cached"):
+        with tempfile.TemporaryDirectory() as folder:
+            steps = [("ae", DenseAutoencoder(16, random_state=0)), ("clf", LogisticRegression(max_iter=1000))]
+            pipe = Pipeline(steps, memory=folder if memory else None)
+            start = time.perf_counter()
+            search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+            times[memory] = time.perf_counter() - start
+        fits = 3 + 1 if memory else 3 * n_C + 1
+        print(f"  {'Pipeline(memory=...)' if memory else 'no memory':<21} {times[memory]:6.1f} s, {fits} autoencoder "
+              f"fits, best C {search.best_params_['clf__C']:.3g}, accuracy {search.best_score_:.3f}")  # fmt: skip
+    print(f"  time with memory over without: {times['cached'] / times[None]:.2f}", flush=True)
+
+
 def rss_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
@@ -471,7 +498,7 @@ def main():
         return rss_worker(sys.argv[2], int(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    parts = "quality fit transform contractive conv stacked pretraining memory".split()
+    parts = "quality fit transform contractive conv stacked pretraining memory search".split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
     quick, only = args.quick, set(args.only or parts)
@@ -498,6 +525,8 @@ def main():
         bench_pretraining(seeds=2 if quick else 3)
     if "memory" in only:
         bench_memory(n_fits=15 if quick else 50)
+    if "search" in only:
+        bench_search(n_C=2 if quick else 4)
 
 
 if __name__ == "__main__":

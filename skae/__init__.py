@@ -36,5 +36,16 @@ def __getattr__(name):
     raise AttributeError(f"module 'skae' has no attribute {name!r}")
 
 
+def _rebuild(name):
+    """An empty estimator of skae's class ``name``, for unpickling.
+
+    Pickles name this function rather than the class's module, so that a
+    process that loads one (a joblib worker) imports TensorFlow through
+    ``__getattr__``, its start-up lines filtered, before the state is read.
+    """
+    cls = __getattr__(name)
+    return cls.__new__(cls)
+
+
 def __dir__():
     return sorted(list(globals()) + __all__)

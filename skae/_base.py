@@ -418,6 +418,13 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
             state["model_"] = _persistence.PackedModel(state["model_"])
         return state
 
+    def __reduce_ex__(self, protocol):
+        import skae
+
+        if skae._ESTIMATORS.get(type(self).__name__) != type(self).__module__:  # a class of the user's own
+            return super().__reduce_ex__(protocol)
+        return skae._rebuild, (type(self).__name__,), self.__getstate__()
+
     def __setstate__(self, state):
         if isinstance(state.get("model_"), _persistence.PackedModel):
             state = {**state, "model_": state["model_"].unpack()}

@@ -163,8 +163,7 @@ class ContractiveAutoencoder(DenseAutoencoder):
     ----------
 %(fitted_attributes)s
 
-    output_activation_ : str
-        The output activation used, with "auto" resolved.
+%(dense_attributes)s
 
     See Also
     --------
@@ -212,6 +211,9 @@ class ContractiveAutoencoder(DenseAutoencoder):
             **params,
         )
         self.contractive_weight = contractive_weight
+
+    def _is_regularised(self):
+        return self.contractive_weight > 0 or super()._is_regularised()
 
     def _make_model(self, inputs, outputs, encoder):
         return ContractiveModel(

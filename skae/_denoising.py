@@ -56,8 +56,7 @@ class DenoisingAutoencoder(DenseAutoencoder):
     ----------
 %(fitted_attributes)s
 
-    output_activation_ : str
-        The output activation used, with "auto" resolved.
+%(dense_attributes)s
 
     See Also
     --------
@@ -93,6 +92,9 @@ class DenoisingAutoencoder(DenseAutoencoder):
         super().__init__(*args, **params)
         self.noise = noise
         self.noise_level = noise_level
+
+    def _is_regularised(self):
+        return self.noise_level > 0 or super()._is_regularised()
 
     def _build_network(self, X):
         if self.noise != "gaussian" and self.noise_level > 1:

@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 import keras
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import BaseAutoencoder
 from ._base import inherit_signature, resolve_output_activation
@@ -51,8 +52,7 @@ class DenseAutoencoder(BaseAutoencoder):
     ----------
 %(fitted_attributes)s
 
-    output_activation_ : str
-        The output activation used, with "auto" resolved.
+%(dense_attributes)s
 
     See Also
     --------
@@ -76,6 +76,8 @@ class DenseAutoencoder(BaseAutoencoder):
     (3, 64)
     >>> ae.output_activation_
     'sigmoid'
+    >>> ae.components_.shape  # the first hidden layer's 512 units
+    (512, 64)
     """
 
     _parameter_constraints = {
@@ -113,6 +115,12 @@ class DenseAutoencoder(BaseAutoencoder):
         self.activity_regularization = activity_regularization
         self.dropout = dropout
 
+    @property
+    def components_(self):
+        check_is_fitted(self)
+        first = next(layer for layer, _ in self._encoder_layers() if isinstance(layer, (keras.layers.Dense, TiedDense)))
+        return first.kernel.numpy().T.copy()
+
     def _check_architecture(self, n_features):
         sizes = list(self.hidden_layer_sizes)
         if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
@@ -120,9 +128,19 @@ class DenseAutoencoder(BaseAutoencoder):
                 "hidden_layer_sizes must hold positive integers. "
                 f"Received: hidden_layer_sizes={self.hidden_layer_sizes!r}"
             )
-        if self.n_components > n_features:
-            raise ValueError(f"n_components={self.n_components} must be at most n_features={n_features}.")
+        if min([*sizes, self.n_components]) > n_features and not self._is_regularised():
+            # an overcomplete code with no narrower layer and nothing to stop it copying its input
+            raise ValueError(
+                f"n_components={self.n_components} is more than n_features={n_features}, and no layer is narrower "
+                "than the input: without a regulariser the network can learn to copy X. Set "
+                "activity_regularization or dropout, use DenoisingAutoencoder or ContractiveAutoencoder, or choose "
+                f"n_components of at most {n_features}."
+            )
         return [int(size) for size in sizes]
+
+    def _is_regularised(self):
+        """Whether something keeps an overcomplete code from copying X."""
+        return self.activity_regularization > 0 or self.dropout > 0
 
     def _layer(self, units, activation):
         if self.tied_weights:

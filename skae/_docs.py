@@ -132,6 +132,17 @@ DENSE_PARAMETERS_DOC = """\
     dropout : float, default=0.0
         Dropout rate after each hidden layer, during training only."""
 
+DENSE_ATTRIBUTES_DOC = """\
+    output_activation_ : str
+        The output activation used, with "auto" resolved.
+
+    components_ : ndarray of shape (units, n_features_in_)
+        The first encoder layer's weights, one row per unit: what each unit
+        of the first layer responds to, as ``BernoulliRBM.components_`` and
+        ``NMF.components_`` are read and drawn. Unlike PCA's, the rows are
+        neither orthonormal nor the code's axes: ``transform`` is not
+        ``X @ components_.T``. A copy, float32."""
+
 
 DOCS = {
     "training_parameters": TRAINING_PARAMETERS_DOC.replace("%(loss)s", RECONSTRUCTION_LOSS_DOC),
@@ -139,6 +150,7 @@ DOCS = {
     "fitted_attributes": FITTED_ATTRIBUTES_DOC,
     "hidden_layer_sizes": HIDDEN_LAYER_SIZES_DOC,
     "dense_parameters": DENSE_PARAMETERS_DOC,
+    "dense_attributes": DENSE_ATTRIBUTES_DOC,
 }
 
 

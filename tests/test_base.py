@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from skae import DenseAutoencoder
+from skae import ContractiveAutoencoder, DenoisingAutoencoder, DenseAutoencoder
 from skae._training import auto_epochs, check_losses
 
 RNG = np.random.default_rng(0)
@@ -79,9 +79,26 @@ def test_inverse_transform_checks_code_width_and_values(fitted):
 
 def test_n_components_larger_than_input():
     ae = DenseAutoencoder(n_components=7, epochs=1)
-    with pytest.raises(ValueError, match="n_components=7 must be at most n_features=6"):
+    with pytest.raises(ValueError, match="n_components=7 is more than n_features=6.*activity_regularization"):
         ae.fit(X)
     assert not hasattr(ae, "n_features_in_")
+
+
+@pytest.mark.parametrize(
+    "ae",
+    [
+        DenseAutoencoder(10, activity_regularization=1e-3, code_activation="relu"),
+        DenseAutoencoder(10, dropout=0.1),
+        DenseAutoencoder(10, hidden_layer_sizes=(4,)),  # the hidden layer is the bottleneck
+        DenoisingAutoencoder(10),
+        ContractiveAutoencoder(10),
+    ],
+    ids=["sparse", "dropout", "bottleneck", "denoising", "contractive"],
+)
+def test_an_overcomplete_code_is_allowed_where_something_stops_a_copy(ae):
+    ae.set_params(epochs=2, random_state=0).fit(X)
+    assert ae.transform(X).shape == (len(X), 10) and ae.n_components_ == 10
+    assert ae.predict(X).shape == X.shape
 
 
 @pytest.mark.parametrize("sizes", [(8, 0), (8, 2.5), ("8",)])

@@ -1,5 +1,6 @@
 """DenseAutoencoder: quality against PCA and the architectures it expresses."""
 
+import joblib
 import keras
 import numpy as np
 import pytest
@@ -161,6 +162,21 @@ def test_pipeline_grid_search_picks_by_reconstruction_score(digits):
     assert search.best_params_["ae__n_components"] == 12
 
 
+def test_pipeline_memory_fits_the_autoencoder_once_per_fold(digits, tmp_path):
+    X_train, _, y_train, _ = digits
+    X, y = X_train[:300], y_train[:300]
+
+    def search(memory):
+        ae = DenseAutoencoder(4, hidden_layer_sizes=(16,), epochs=3, random_state=0)
+        pipe = Pipeline([("ae", ae), ("clf", LogisticRegression(max_iter=300))], memory=memory)
+        return GridSearchCV(pipe, {"clf__C": [0.1, 1.0, 10.0]}, cv=2).fit(X, y)
+
+    cached = search(joblib.Memory(tmp_path, verbose=0))
+    fits = list(tmp_path.rglob("output.pkl"))  # one per cached fit of the autoencoder
+    assert len(fits) == 3  # one per fold and the refit on all of X, not one per candidate and fold (7)
+    assert_allclose(cached.cv_results_["mean_test_score"], search(None).cv_results_["mean_test_score"])
+
+
 def test_pretraining_step_before_a_classifier(digits):
     X_train, X_test, y_train, y_test = digits
     pipe = Pipeline(
@@ -168,3 +184,21 @@ def test_pretraining_step_before_a_classifier(digits):
     )
     assert pipe.fit(X_train, y_train).score(X_test, y_test) > 0.85
 
+
+
+@pytest.mark.parametrize("params", [{}, {"tied_weights": True}, {"hidden_layer_sizes": ()}])
+def test_components_are_the_first_layers_weights_one_row_per_unit(small_digits, params):
+    X_train, X_test = small_digits
+    ae = DenseAutoencoder(4, **{"hidden_layer_sizes": (16,), **params}, epochs=2, random_state=0)
+    assert not hasattr(ae, "components_")
+    components = ae.fit(X_train).components_
+    units = 16 if ae.hidden_layer_sizes else 4
+    assert components.shape == (units, 64) and components.dtype == np.float32
+    # the first layer's pre-activations are X @ components_.T + bias
+    first = ae.encoder_.layers[1]
+    linear = keras.activations.get(getattr(first, "activation", None) or "linear") is keras.activations.linear
+    if linear:
+        assert_allclose(X_test @ components.T + first.bias.numpy(), first(X_test).numpy(), atol=1e-4)
+    assert_allclose(components, first.kernel.numpy().T)
+    components[:] = 0  # a copy: the model is untouched
+    assert np.abs(ae.components_).max() > 0

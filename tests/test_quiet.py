@@ -18,6 +18,9 @@ X = load_digits().data[:1347] / 16
 # where Keras's own stream logged "E0000 ... NodeDef mentions attribute
 # use_unbounded_threadpool" once per fit; early stopping adds a validation stream
 DenseAutoencoder(8, epochs=12, random_state=0, early_stopping=True).fit(X).transform(X)
+# joblib's workers import TensorFlow on unpickling the estimator
+from sklearn.model_selection import cross_validate
+cross_validate(DenseAutoencoder(2, epochs=2), X, cv=2, n_jobs=2)
 """
 TF_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ ([\w.]+:\d+)\]", re.MULTILINE)
 HAS_GPU = os.path.exists("/dev/nvidiactl")

@@ -140,7 +140,7 @@ def test_bad_steps_are_rejected(small_digits, steps, error, message):
 def test_a_failing_step_leaves_the_stack_unfitted(small_digits):
     X, _ = small_digits
     stack = StackedAutoencoder([("outer", DenseAutoencoder(8, **SHALLOW)), ("inner", DenseAutoencoder(20))])
-    with pytest.raises(ValueError, match="n_components=20 must be at most n_features=8"):
+    with pytest.raises(ValueError, match="n_components=20 is more than n_features=8"):
         stack.fit(X)
     assert not hasattr(stack, "model_") and not hasattr(stack, "steps_")
 
