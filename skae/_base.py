@@ -395,15 +395,14 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
 
         Examples
         --------
-        >>> import os, tempfile
+        >>> import os, tempfile, zipfile
         >>> from sklearn.datasets import load_digits
-        >>> import skae
-        >>> X = load_digits().data / 16
-        >>> ae = skae.DenseAutoencoder(2, epochs=2, random_state=0).fit(X)
+        >>> from skae import DenseAutoencoder
+        >>> ae = DenseAutoencoder(2, epochs=2, random_state=0).fit(load_digits().data / 16)
         >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
         >>> ae.save(path)
-        >>> skae.load(path).n_components_
-        2
+        >>> zipfile.ZipFile(path).namelist()  # the state as JSON, the Keras model
+        ['skae.json', 'models/0.keras']
         """
         _persistence.save(self, path)
 
