@@ -136,7 +136,7 @@ DENSE_ATTRIBUTES_DOC = """\
     output_activation_ : str
         The output activation used, with "auto" resolved.
 
-    components_ : ndarray of shape (units, n_features_in_)
+    components_ : ndarray of shape (units, `n_features_in_`)
         The first encoder layer's weights, one row per unit: what each unit
         of the first layer responds to, as ``BernoulliRBM.components_`` and
         ``NMF.components_`` are read and drawn. Unlike PCA's, the rows are
