@@ -37,6 +37,10 @@
 (h) search: GridSearchCV over LogisticRegression's C after a
     DenseAutoencoder in a Pipeline, 3 folds, with and without
     Pipeline(memory=...): time and autoencoder fits.
+(i) startup: in a fresh process, the time to `import skae`, to the first
+    estimator (TensorFlow's import), to a first fit of 2 epochs on digits
+    and to its first transform; beside `import tensorflow` alone and PCA's
+    whole path.
 
 The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
 shifted at random: no download.
@@ -460,6 +464,56 @@ def bench_search(n_C):
     print(f"  time with memory over without: {times['cached'] / times[None]:.2f}", flush=True)
 
 
+STARTUP = """
+import time
+start = time.perf_counter()
+marks = []
+def mark(name):
+    marks.append((name, time.perf_counter() - start))
+{code}
+print(";".join(f"{{name}}={{seconds:.3f}}" for name, seconds in marks))
+"""
+STARTUP_CODE = {
+    "skae": """
+import skae
+mark("import skae")
+from skae import DenseAutoencoder
+mark("first estimator")
+from sklearn.datasets import load_digits
+X = load_digits().data / 16
+ae = DenseAutoencoder(8, epochs=2, random_state=0).fit(X)
+mark("first fit")
+ae.transform(X[:1])
+mark("first transform")
+""",
+    "TensorFlow": """
+import tensorflow
+mark("import tensorflow")
+""",
+    "PCA": """
+from sklearn.decomposition import PCA
+from sklearn.datasets import load_digits
+X = load_digits().data / 16
+PCA(8).fit(X).transform(X[:1])
+mark("PCA: import, fit, transform")
+""",
+}
+
+
+def bench_startup(repeat):
+    print(f"startup: seconds from a fresh process's start, best of {repeat}:")
+    for name, code in STARTUP_CODE.items():
+        best = {}
+        for _ in range(repeat):
+            run = subprocess.run(
+                [sys.executable, "-c", STARTUP.format(code=code)], capture_output=True, text=True, check=True
+            )
+            for item in run.stdout.strip().splitlines()[-1].split(";"):
+                mark, seconds = item.split("=")
+                best[mark] = min(best.get(mark, np.inf), float(seconds))
+        print("  " + ", ".join(f"{mark} {seconds:.2f}" for mark, seconds in best.items()), flush=True)
+
+
 def rss_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
@@ -498,7 +552,7 @@ def main():
         return rss_worker(sys.argv[2], int(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    parts = "quality fit transform contractive conv stacked pretraining memory search".split()
+    parts = "quality fit transform contractive conv stacked pretraining memory search startup".split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
     quick, only = args.quick, set(args.only or parts)
@@ -527,6 +581,8 @@ def main():
         bench_memory(n_fits=15 if quick else 50)
     if "search" in only:
         bench_search(n_C=2 if quick else 4)
+    if "startup" in only:
+        bench_startup(repeat=1 if quick else 3)
 
 
 if __name__ == "__main__":
