@@ -60,13 +60,20 @@ sphinx_gallery_conf = {
     "write_computation_times": False,
 }
 
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"
+html_title = "skae"
 html_theme_options = {
-    "description": "Autoencoders as scikit-learn transformers, on Keras 3.",
-    "fixed_sidebar": True,
-    "page_width": "1100px",
-    "sidebar_width": "230px",
+    # the plain configuration: no logo, no links to other hosts, nothing fetched at view time
+    "navbar_align": "left",
+    "header_links_before_dropdown": 4,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "use_edit_page_button": False,
+    "icon_links": [],
+    "footer_start": ["copyright"],
+    "footer_end": ["theme-version"],
 }
+html_sidebars = {page: [] for page in ("index", "design", "comparison", "faq", "changelog")}
 html_static_path = ["_static"]
 html_css_files = ["skae.css"]
 
