@@ -6,7 +6,8 @@ An autoencoder's architecture is a set of constructor parameters, so
 ``GridSearchCV`` searches it like any other. Without a scorer it uses the
 estimator's ``score``: the negative mean squared reconstruction error, higher
 is better. Here we search the hidden layers and the code size of a
-``DenseAutoencoder`` on digits with 3-fold cross-validation.
+``DenseAutoencoder`` on digits with 3-fold cross-validation, then a
+classifier's ``C`` after it, with the pipeline caching the autoencoder.
 """
 
 import matplotlib.pyplot as plt
@@ -53,3 +54,28 @@ ax.set(xlabel="hidden_layer_sizes", ylabel="cross-validated reconstruction MSE",
        title="GridSearchCV over a DenseAutoencoder's architecture")
 ax.legend()
 plt.show()
+
+# %%
+# Searching the steps after the autoencoder: let the pipeline cache it
+# ---------------------------------------------------------------------
+# When the grid varies only what comes after the autoencoder, here a
+# classifier's ``C``, every candidate would refit the same autoencoder on the
+# same fold. ``Pipeline(memory=...)`` keeps each fitted step and reuses it:
+# the autoencoder is fitted once per fold and once for the refit, 4 times
+# instead of 13 for these 4 values of ``C`` and 3 folds. Set ``random_state``
+# so that the model the cache keeps is the one a rerun would train.
+
+import tempfile
+import time
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+y = load_digits().target
+with tempfile.TemporaryDirectory() as cache:
+    pipe = Pipeline([("ae", DenseAutoencoder(16, epochs=20, random_state=0)),
+                     ("clf", LogisticRegression(max_iter=1000))], memory=cache)
+    start = time.perf_counter()
+    search = GridSearchCV(pipe, {"clf__C": [0.1, 1, 10, 100]}, cv=3).fit(X, y)
+    print(f"cached search: {time.perf_counter() - start:.0f} s, best C {search.best_params_['clf__C']}, "
+          f"accuracy {search.best_score_:.3f}")
