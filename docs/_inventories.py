@@ -87,6 +87,9 @@ def _write(path, project, version, objects):
 
 def write_inventories(directory):
     """Write the inventories into ``directory``; return ``intersphinx_mapping``."""
+    from skae._quiet import import_tensorflow
+
+    import_tensorflow()  # first, as skae would: its start-up lines filtered, devices listed
     import keras
     import matplotlib
     import numpy
