@@ -455,7 +455,19 @@ def _check_routed(cls, params):
     """Unknown keywords are refused at construction, as Python refuses them."""
     unknown = sorted(k for k in params if not _scikeras.is_routed(k))
     if unknown:
+        known = inspect.signature(cls).parameters
+        names = [f"{name!r} is {_OTHER_NAMES[name]}" for name in unknown if _OTHER_NAMES.get(name) in known]
+        hint = f" In skae {', '.join(names)}." if names else ""
         raise TypeError(
-            f"{cls.__name__}.__init__() got unexpected keyword arguments {unknown}. Routed parameters start with "
-            f"one of {sorted(_scikeras.ROUTING_PREFIXES)} and '__', as in optimizer__beta_1."
+            f"{cls.__name__}.__init__() got unexpected keyword arguments {unknown}.{hint} Routed parameters start "
+            f"with one of {sorted(_scikeras.ROUTING_PREFIXES)} and '__', as in optimizer__beta_1."
         )
+
+
+# What scikit-learn's other estimators call skae's parameters: a swap from them is told the name.
+_OTHER_NAMES = {
+    "n_iter": "epochs",  # BernoulliRBM
+    "max_iter": "epochs",  # MLPRegressor, NMF
+    "learning_rate_init": "learning_rate",  # MLPRegressor
+    "hidden_layer_size": "hidden_layer_sizes",
+}

@@ -394,8 +394,12 @@ def test_steps_per_call_and_per_epoch(small_digits, params, steps_per_execution)
 
 
 def test_unknown_keyword_is_rejected_at_construction():
-    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['n_component'\]"):
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['n_component'\]\. Routed"):
         DenseAutoencoder(n_component=3)
+    # swapped in for BernoulliRBM or MLPRegressor: told skae's names
+    with pytest.raises(TypeError, match=r"\['learning_rate_init', 'n_iter'\]\. In skae 'learning_rate_init' is "
+                       r"learning_rate, 'n_iter' is epochs\."):  # fmt: skip
+        DenseAutoencoder(n_iter=20, learning_rate_init=0.01)
     ae = DenseAutoencoder(3, optimizer__beta_1=0.5)
     ae.foo = 1  # an attribute set by hand is not a parameter
     assert "foo" not in ae.get_params() and ae.get_params()["optimizer__beta_1"] == 0.5
