@@ -23,7 +23,9 @@ from skae import DenseAutoencoder
 from skae.plotting import plot_reconstructions
 
 X, y = load_digits(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=0.25, random_state=0
+)
 
 # %%
 # The same pipeline, two reducers
@@ -44,11 +46,16 @@ sizes = [2, 4, 8, 16, 32]
 results = {"PCA": [], "DenseAutoencoder": []}
 fitted = {}
 for k in sizes:
-    for name, reducer in [("PCA", PCA(k)), ("DenseAutoencoder", DenseAutoencoder(k, random_state=0))]:
+    for name, reducer in [
+        ("PCA", PCA(k)),
+        ("DenseAutoencoder", DenseAutoencoder(k, random_state=0)),
+    ]:
         error, accuracy, pipe = evaluate(reducer)
         results[name].append((error, accuracy))
         fitted[name, k] = pipe
-        print(f"k={k:<3} {name:<17} reconstruction MSE {error:.4f}   accuracy {accuracy:.3f}")
+        print(
+            f"k={k:<3} {name:<17} reconstruction MSE {error:.4f}   accuracy {accuracy:.3f}"
+        )
 
 # %%
 # Error and accuracy against the code size
@@ -71,7 +78,9 @@ for ax in (left, right):
     ax.set_xlabel("n_components (values in the code)")
     ax.legend()
 left.set(yscale="log", ylabel="held-out reconstruction MSE", title="Reconstruction")
-right.set(ylabel="held-out accuracy of LogisticRegression", title="A classifier on the code")
+right.set(
+    ylabel="held-out accuracy of LogisticRegression", title="A classifier on the code"
+)
 plt.show()
 
 # %%
@@ -81,5 +90,7 @@ plt.show()
 # code of 8 numbers.
 
 ae_pipe, pca_pipe = fitted["DenseAutoencoder", 8], fitted["PCA", 8]
-plot_reconstructions(ae_pipe[1], ae_pipe[0].transform(X_test), baselines={"PCA (8)": pca_pipe[1]})
+plot_reconstructions(
+    ae_pipe[1], ae_pipe[0].transform(X_test), baselines={"PCA (8)": pca_pipe[1]}
+)
 plt.show()

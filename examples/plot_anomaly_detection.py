@@ -25,7 +25,9 @@ from skae import DenseAutoencoder
 from skae.plotting import plot_reconstructions
 
 X, y = load_digits(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(X / 16, y, test_size=0.3, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X / 16, y, test_size=0.3, random_state=0
+)
 
 # %%
 # Each digit in turn as the anomaly
@@ -41,20 +43,33 @@ for digit in range(10):
     seen = X_train[y_train != digit]
     ae = DenseAutoencoder(k, random_state=0).fit(seen)
     pca = PCA(k).fit(seen)
-    pca_scores = -np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2, axis=1)
+    pca_scores = -np.mean(
+        (pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2, axis=1
+    )
     unseen = y_test == digit
     auc["DenseAutoencoder"].append(roc_auc_score(unseen, -ae.score_samples(X_test)))
     auc[f"PCA ({k})"].append(roc_auc_score(unseen, -pca_scores))
     models[digit] = ae
-    print(f"digit {digit} unseen: ROC AUC {auc['DenseAutoencoder'][-1]:.3f} (DenseAutoencoder), "
-          f"{auc[f'PCA ({k})'][-1]:.3f} (PCA)")
+    print(
+        f"digit {digit} unseen: ROC AUC {auc['DenseAutoencoder'][-1]:.3f} (DenseAutoencoder), "
+        f"{auc[f'PCA ({k})'][-1]:.3f} (PCA)"
+    )
 
 fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
 for offset, (name, values) in zip((-0.2, 0.2), auc.items()):
-    ax.bar(np.arange(10) + offset, values, width=0.4, label=f"{name}: mean {np.mean(values):.3f}")
+    ax.bar(
+        np.arange(10) + offset,
+        values,
+        width=0.4,
+        label=f"{name}: mean {np.mean(values):.3f}",
+    )
 ax.set_xticks(range(10))
-ax.set(xlabel="the digit left out of training", ylabel="ROC AUC on held-out digits", ylim=(0.5, 1.01),
-       title="Spotting a digit never seen in training by its reconstruction error")
+ax.set(
+    xlabel="the digit left out of training",
+    ylabel="ROC AUC on held-out digits",
+    ylim=(0.5, 1.01),
+    title="Spotting a digit never seen in training by its reconstruction error",
+)
 ax.legend(loc="lower right")
 plt.show()
 
@@ -76,12 +91,31 @@ threshold = np.percentile(scores[y_test != digit], 5)
 print(f"threes below the threshold: {np.mean(scores[y_test == digit] < threshold):.0%}")
 fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
 bins = np.linspace(np.log10(-scores).min(), np.log10(-scores).max(), 40)
-ax.hist(np.log10(-scores[y_test != digit]), bins=bins, color="0.6", label="seen digits (held out)")
-ax.hist(np.log10(-scores[y_test == digit]), bins=bins, histtype="step", linewidth=2, color="tab:red",
-        label=f"{digit}s, never seen in training")
-ax.axvline(np.log10(-threshold), color="k", linestyle=":", label="5th percentile of the seen digits' scores")
-ax.set(xlabel="log10 of the reconstruction error (minus score_samples)", ylabel="held-out digits",
-       title=f"DenseAutoencoder trained without {digit}s")
+ax.hist(
+    np.log10(-scores[y_test != digit]),
+    bins=bins,
+    color="0.6",
+    label="seen digits (held out)",
+)
+ax.hist(
+    np.log10(-scores[y_test == digit]),
+    bins=bins,
+    histtype="step",
+    linewidth=2,
+    color="tab:red",
+    label=f"{digit}s, never seen in training",
+)
+ax.axvline(
+    np.log10(-threshold),
+    color="k",
+    linestyle=":",
+    label="5th percentile of the seen digits' scores",
+)
+ax.set(
+    xlabel="log10 of the reconstruction error (minus score_samples)",
+    ylabel="held-out digits",
+    title=f"DenseAutoencoder trained without {digit}s",
+)
 ax.legend()
 plt.show()
 

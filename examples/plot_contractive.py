@@ -38,10 +38,14 @@ X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
 weights = [0.0, 1e-2, 1e-1, 1.0, 10.0]
 norms, errors = [], []
 for weight in weights:
-    ae = ContractiveAutoencoder(n_components=8, contractive_weight=weight, random_state=0).fit(X_train)
+    ae = ContractiveAutoencoder(
+        n_components=8, contractive_weight=weight, random_state=0
+    ).fit(X_train)
     norms.append(ae.squared_jacobian_norms(X_test).mean())
     errors.append(np.mean((ae.predict(X_test) - X_test) ** 2))
-    print(f"contractive_weight={weight:<7g} mean ||J||_F^2 = {norms[-1]:8.4f}   reconstruction MSE = {errors[-1]:.4f}")
+    print(
+        f"contractive_weight={weight:<7g} mean ||J||_F^2 = {norms[-1]:8.4f}   reconstruction MSE = {errors[-1]:.4f}"
+    )
 
 # %%
 # The trade-off

@@ -25,7 +25,9 @@ from skae.plotting import plot_features, plot_reconstructions
 
 digits = load_digits().data / 16
 photos = [image.mean(axis=2) / 255 for image in load_sample_images().images]
-patches = np.concatenate([extract_patches_2d(p, (16, 16), max_patches=4000, random_state=0) for p in photos])
+patches = np.concatenate(
+    [extract_patches_2d(p, (16, 16), max_patches=4000, random_state=0) for p in photos]
+)
 
 # %%
 # Fit both at equal code size
@@ -42,9 +44,13 @@ for name, (X, params) in cases.items():
     k = ae.n_components_
     pca = PCA(k).fit(X_train.reshape(len(X_train), -1))
     flat_test = X_test.reshape(len(X_test), -1)
-    pca_error = np.mean((pca.inverse_transform(pca.transform(flat_test)) - flat_test) ** 2)
+    pca_error = np.mean(
+        (pca.inverse_transform(pca.transform(flat_test)) - flat_test) ** 2
+    )
     ae_error = np.mean((ae.predict(X_test) - X_test) ** 2)
-    print(f"{name}, code of {k} values: held-out MSE {ae_error:.5f} (ConvAutoencoder), {pca_error:.5f} (PCA)")
+    print(
+        f"{name}, code of {k} values: held-out MSE {ae_error:.5f} (ConvAutoencoder), {pca_error:.5f} (PCA)"
+    )
     fitted[name] = ae, pca, X_test
 
 # %%
@@ -60,7 +66,9 @@ for name, (X, params) in cases.items():
 # alike in every row.
 
 ae, pca, X_test = fitted["digits, 8 x 8"]
-plot_reconstructions(ae, X_test, baselines={f"PCA ({ae.n_components_})": pca}, n_images=12)
+plot_reconstructions(
+    ae, X_test, baselines={f"PCA ({ae.n_components_})": pca}, n_images=12
+)
 plt.show()
 
 # %%
@@ -68,7 +76,9 @@ plt.show()
 ae, pca, X_test = fitted["photo patches, 16 x 16"]
 spread = X_test.reshape(len(X_test), -1).std(axis=1)
 textured = X_test[spread >= np.median(spread)]
-plot_reconstructions(ae, textured, baselines={f"PCA ({ae.n_components_})": pca}, n_images=12)
+plot_reconstructions(
+    ae, textured, baselines={f"PCA ({ae.n_components_})": pca}, n_images=12
+)
 plt.show()
 
 # %%

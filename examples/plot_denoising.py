@@ -30,7 +30,9 @@ noisy = np.clip(X_test + np.random.default_rng(1).normal(0, 0.3, X_test.shape), 
 # clipped back to that range.
 
 k = 16
-ae = DenoisingAutoencoder(n_components=k, noise="gaussian", noise_level=0.3, random_state=0).fit(X_train)
+ae = DenoisingAutoencoder(
+    n_components=k, noise="gaussian", noise_level=0.3, random_state=0
+).fit(X_train)
 pca = PCA(k).fit(X_train)
 cleaned = {
     "the noisy digits themselves": noisy,
@@ -58,6 +60,8 @@ plt.show()
 # ``X_noisy``, ``plot_denoising`` corrupts the digits with the estimator's
 # own training noise.
 
-masked = DenoisingAutoencoder(n_components=k, noise="masking", noise_level=0.4, random_state=0).fit(X_train)
+masked = DenoisingAutoencoder(
+    n_components=k, noise="masking", noise_level=0.4, random_state=0
+).fit(X_train)
 plot_denoising(masked, X_test, random_state=0)
 plt.show()

@@ -29,15 +29,28 @@ X = X / 16
 # two components by hand.
 
 ae = DenseAutoencoder(
-    n_components=2, hidden_layer_sizes=(256, 64), epochs=300, early_stopping=True, n_iter_no_change=20,
+    n_components=2,
+    hidden_layer_sizes=(256, 64),
+    epochs=300,
+    early_stopping=True,
+    n_iter_no_change=20,
     random_state=0,
 ).fit(X)
 pca = PCA(2).fit(X)
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
 for digit in range(10):
-    left.scatter(*pca.transform(X[y == digit]).T, s=10, alpha=0.8, color=plt.get_cmap("tab10")(digit))
-left.set(xlabel="principal component 1", ylabel="principal component 2", title="PCA: the first two components")
+    left.scatter(
+        *pca.transform(X[y == digit]).T,
+        s=10,
+        alpha=0.8,
+        color=plt.get_cmap("tab10")(digit),
+    )
+left.set(
+    xlabel="principal component 1",
+    ylabel="principal component 2",
+    title="PCA: the first two components",
+)
 plot_code(ae, X, y, ax=right)
 plt.show()
 
@@ -49,7 +62,9 @@ plt.show()
 
 knn = KNeighborsClassifier(5)
 for name, points in [("PCA", pca.transform(X)), ("DenseAutoencoder", ae.transform(X))]:
-    print(f"{name:<17} 5-NN accuracy in 2-D: {cross_val_score(knn, points, y, cv=5).mean():.3f}")
+    print(
+        f"{name:<17} 5-NN accuracy in 2-D: {cross_val_score(knn, points, y, cv=5).mean():.3f}"
+    )
 
 # %%
 # The learning curves

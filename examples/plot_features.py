@@ -34,8 +34,13 @@ X = load_digits().data / 16
 # random start: the speckled borders.
 
 sparse = DenseAutoencoder(
-    n_components=36, hidden_layer_sizes=(), code_activation="relu", activity_regularization=1e-3,
-    tied_weights=True, epochs=150, random_state=0,
+    n_components=36,
+    hidden_layer_sizes=(),
+    code_activation="relu",
+    activity_regularization=1e-3,
+    tied_weights=True,
+    epochs=150,
+    random_state=0,
 ).fit(X)
 plot_features(sparse)
 plt.show()
@@ -60,7 +65,11 @@ plt.show()
 # reads: the strokes that raise it are lit, those that lower it are dark.
 
 deep = DenseAutoencoder(
-    n_components=8, hidden_layer_sizes=(36,), code_activation="tanh", early_stopping=True, random_state=0
+    n_components=8,
+    hidden_layer_sizes=(36,),
+    code_activation="tanh",
+    early_stopping=True,
+    random_state=0,
 ).fit(X)
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 3.6), layout="constrained")
 plot_activation_maximisation(deep, X, random_state=0, ax=top)

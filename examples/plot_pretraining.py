@@ -17,7 +17,9 @@ from sklearn.model_selection import train_test_split
 from skae import AutoencoderClassifier, ConvAutoencoder
 
 X, y = load_digits(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(X / 16, y, test_size=0.25, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X / 16, y, test_size=0.25, random_state=0
+)
 
 # %%
 # Pretraining when labels are few
@@ -32,12 +34,19 @@ for n in labels_per_class:
     scores = {True: [], False: []}
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        kept = np.concatenate([rng.choice(np.flatnonzero(y_train == c), n, replace=False) for c in range(10)])
+        kept = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(y_train == c), n, replace=False)
+                for c in range(10)
+            ]
+        )
         y_few = np.full_like(y_train, -1)  # -1: unlabelled
         y_few[kept] = y_train[kept]
         for pretrain in (True, False):
             clf = AutoencoderClassifier(
-                ConvAutoencoder(image_shape=(8, 8), filters=(32, 64, 16), epochs=30, loss="mse"),
+                ConvAutoencoder(
+                    image_shape=(8, 8), filters=(32, 64, 16), epochs=30, loss="mse"
+                ),
                 hidden_layer_sizes=(64,),
                 freeze=pretrain,
                 pretrain=pretrain,
@@ -46,14 +55,19 @@ for n in labels_per_class:
             scores[pretrain].append(clf.fit(X_train, y_few).score(X_test, y_test))
     for pretrain in (True, False):
         accuracy[pretrain].append(np.mean(scores[pretrain]))
-    print(f"{n} labels per class: pretrained {accuracy[True][-1]:.3f}, random weights {accuracy[False][-1]:.3f}")
+    print(
+        f"{n} labels per class: pretrained {accuracy[True][-1]:.3f}, random weights {accuracy[False][-1]:.3f}"
+    )
 
 fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
 ax.plot(labels_per_class, accuracy[True], "o-", label="pretrained conv encoder, frozen")
 ax.plot(labels_per_class, accuracy[False], "s--", label="same network, random weights")
 ax.set_xticks(labels_per_class)
-ax.set(xlabel="labelled digits per class (the rest unlabelled)", ylabel=f"held-out accuracy (mean of {len(seeds)})",
-       title="Pretraining on all digits, training on few labels")
+ax.set(
+    xlabel="labelled digits per class (the rest unlabelled)",
+    ylabel=f"held-out accuracy (mean of {len(seeds)})",
+    title="Pretraining on all digits, training on few labels",
+)
 ax.legend()
 plt.show()
 

@@ -27,7 +27,10 @@ X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
 # stack's own ``epochs`` is the fine-tuning; with the default 0 the greedy
 # phase alone is the model.
 
-steps = [(f"layer{i}", DenseAutoencoder(k, hidden_layer_sizes=(), epochs=60)) for i, k in enumerate((48, 32, 16))]
+steps = [
+    (f"layer{i}", DenseAutoencoder(k, hidden_layer_sizes=(), epochs=60))
+    for i, k in enumerate((48, 32, 16))
+]
 greedy = StackedAutoencoder(steps, random_state=0).fit(X_train)
 tuned = StackedAutoencoder(steps, epochs=60, random_state=0).fit(X_train)
 pca = PCA(16).fit(X_train)
@@ -40,10 +43,15 @@ for name, error in errors.items():
     print(f"{name.replace(chr(10), ' '):<22} held-out reconstruction MSE {error:.5f}")
 
 fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-bars = ax.bar(list(errors), list(errors.values()), color=["0.6", "tab:orange", "tab:blue"])
+bars = ax.bar(
+    list(errors), list(errors.values()), color=["0.6", "tab:orange", "tab:blue"]
+)
 ax.bar_label(bars, fmt="%.4f")
 ax.margins(y=0.12)
-ax.set(ylabel="held-out reconstruction MSE", title="Stacked 64-48-32-16 autoencoder against PCA")
+ax.set(
+    ylabel="held-out reconstruction MSE",
+    title="Stacked 64-48-32-16 autoencoder against PCA",
+)
 plt.show()
 
 # %%
