@@ -66,6 +66,14 @@ def test_reported_norms_match_finite_differences(small_digits):
     assert_allclose(ae.squared_jacobian_norms(X_test[:20]), finite_difference_norms(ae, X_test[:20]), rtol=2e-2)
 
 
+def test_jacobian_one_unit_at_a_time_equals_batch_jacobian(small_digits, monkeypatch):
+    X_train, X_test = small_digits
+    ae = ContractiveAutoencoder(n_components=4, hidden_layer_sizes=(16,), epochs=2, random_state=0).fit(X_train)
+    looped = ae.model_.squared_jacobian_norms(X_test).numpy()
+    monkeypatch.setattr("skae._contractive.LOOPED_UNITS", 0)  # wider codes: batch_jacobian
+    assert_allclose(looped, ae.model_.squared_jacobian_norms(X_test).numpy(), rtol=1e-5, atol=1e-8)
+
+
 @pytest.mark.parametrize("tied", [False, True])
 def test_closed_form_equals_autodiff_for_one_sigmoid_layer(small_digits, tied):
     X_train, X_test = small_digits

@@ -18,6 +18,10 @@ X = load_digits().data[:1347] / 16
 # where Keras's own stream logged "E0000 ... NodeDef mentions attribute
 # use_unbounded_threadpool" once per fit; early stopping adds a validation stream
 DenseAutoencoder(8, epochs=12, random_state=0, early_stopping=True).fit(X).transform(X)
+# the contractive penalty's Jacobian with hidden layers: batch_jacobian over a
+# batch of unknown size logged "E0000 ... oneDNN supports DT_INT32 only"
+from skae import ContractiveAutoencoder
+ContractiveAutoencoder(4, hidden_layer_sizes=(16,), epochs=1, random_state=0).fit(X[:300])
 # joblib's workers import TensorFlow on unpickling the estimator
 from sklearn.model_selection import cross_validate
 cross_validate(DenseAutoencoder(2, epochs=2), X, cv=2, n_jobs=2)
