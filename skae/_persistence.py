@@ -215,12 +215,6 @@ def _skae_version():
     return __version__
 
 
-def _estimator_classes():
-    from . import _ESTIMATORS
-
-    return {name: getattr(importlib.import_module(module), name) for name, module in _ESTIMATORS.items()}
-
-
 class _Encoder:
     """Python values to JSON. A value JSON has no type for is a one-key dict
     tagged ``"__<type>__"``; Keras models go to ``models`` as bytes."""
@@ -239,8 +233,6 @@ class _Encoder:
         if isinstance(value, PackedModel):
             self.models.append(value.data)
             return {"__keras_model__": f"models/{len(self.models) - 1}.keras"}
-        if isinstance(value, keras.Model):
-            return self.encode(PackedModel(value), where)
         if isinstance(value, Network):
             return {"__network__": self.encode(value.parts, where)}
         if isinstance(value, np.ndarray):
@@ -292,7 +284,6 @@ def _is_keras_function(value):
 class _Decoder:
     def __init__(self, models):
         self.models = models
-        self.classes = _estimator_classes()
 
     def decode(self, value):
         if isinstance(value, list):
@@ -342,12 +333,13 @@ class _Decoder:
         raise ValueError(f"Unknown entry {tag!r} in the saved state: the file is from a newer skae, or not skae's.")
 
     def _estimator(self, payload):
-        cls = self.classes.get(payload.get("class"))
-        if cls is None:
+        import skae
+
+        if payload.get("class") not in skae._ESTIMATORS:
             raise ValueError(
                 f"The file names the estimator class {payload.get('class')!r}, which is not skae's; "
-                f"skae loads only {sorted(self.classes)}."
+                f"skae loads only {sorted(skae._ESTIMATORS)}."
             )
-        estimator = cls.__new__(cls)
+        estimator = skae._rebuild(payload["class"])  # as unpickling builds it
         estimator.__setstate__(self.decode(payload["state"]))
         return estimator
