@@ -11,6 +11,11 @@
     of the sample photographs; the same network written in Keras beside
     DenseAutoencoder and ConvAutoencoder, and the documented recipe for
     28 x 28 digits.
+(s) stopping: epochs="auto" against a budget of 300 (digits) or 100 (MNIST)
+    epochs trained through, stopped by tol on the training loss (the
+    default rule, MLPRegressor's) and by early_stopping on held-out data:
+    epochs run, held-out reconstruction MSE, fit time, and the epoch with
+    the lowest held-out error, for DenseAutoencoder and DenoisingAutoencoder.
 
 (a) fit: skae's fit time over a raw Keras fit of the same architecture,
     epochs and batch size (Keras's default compile, and with skae's
@@ -464,6 +469,51 @@ def bench_search(n_C):
     print(f"  time with memory over without: {times['cached'] / times[None]:.2f}", flush=True)
 
 
+class HeldOutError(keras.callbacks.Callback):
+    """The held-out reconstruction MSE after each epoch."""
+
+    def __init__(self, X):
+        super().__init__()
+        self.X, self.errors = X, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.errors.append(float(np.mean((self.model(self.X, training=False).numpy() - self.X) ** 2)))
+
+
+def bench_stopping(quick):
+    """epochs="auto" against training to convergence (tol on the training
+    loss, as MLPRegressor) and early stopping on held-out data, from a
+    budget of many more epochs; the held-out error of each, and the best
+    epoch a held-out curve would have picked."""
+    digits_train, digits_test, _, _ = digits_split()
+    mnist_train, mnist_test = mnist_split()
+    data = {"digits 8 x 8": (digits_train, digits_test, 8, 300), "MNIST 28 x 28": (mnist_train, mnist_test, 32, 100)}
+    print("stopping: held-out reconstruction MSE and fit time, each way of ending training (seed 0):")
+    print(f"  {'data':>14} | {'estimator':>20} | {'training':>34} | epochs | held-out | fit s")
+    for data_name, (X_train, X_test, k, budget) in data.items():
+        if quick:
+            X_train, budget = X_train[:1_000], budget // 4
+        for family in (DenseAutoencoder, DenoisingAutoencoder):
+            ways = {
+                'epochs="auto" (default tol=1e-4)': {},
+                f"epochs={budget}, tol=None": dict(epochs=budget, tol=None),
+                f"epochs={budget}, tol=1e-4": dict(epochs=budget),
+                f"epochs={budget}, early_stopping": dict(epochs=budget, early_stopping=True),
+            }
+            for way, params in ways.items():
+                curve = HeldOutError(X_test)
+                start = time.perf_counter()
+                ae = family(k, random_state=0, callbacks=[curve], **params).fit(X_train)
+                seconds = time.perf_counter() - start
+                error = float(np.mean((ae.predict(X_test) - X_test) ** 2))
+                print(f"  {data_name:>14} | {family.__name__:>20} | {way:>34} | {len(ae.history_['loss']):6d} | "
+                      f"{error:.5f}  | {seconds:5.1f}", flush=True)
+                if params.get("tol", 0) is None:
+                    best = int(np.argmin(curve.errors))
+                    print(f"  {'':>14} | {'':>20} | {'(best held-out epoch of that run)':>34} | {best + 1:6d} | "
+                          f"{curve.errors[best]:.5f}  |")
+
+
 STARTUP = """
 import time
 start = time.perf_counter()
@@ -552,13 +602,15 @@ def main():
         return rss_worker(sys.argv[2], int(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    parts = "quality fit transform contractive conv stacked pretraining memory search startup".split()
+    parts = "quality stopping fit transform contractive conv stacked pretraining memory search startup".split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
     quick, only = args.quick, set(args.only or parts)
 
     if "quality" in only:
         bench_quality(quick)
+    if "stopping" in only:
+        bench_stopping(quick)
     X = mnist_like(6_000 if quick else 60_000)
     if "fit" in only:
         bench_fit(X[:10_000], hidden=(128,), k=16, epochs=2 if quick else 5, batch_size=32)

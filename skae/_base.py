@@ -118,6 +118,7 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         "optimizer": [str, type, HasMethods(["apply_gradients"])],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "loss": [str, callable],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -135,6 +136,7 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         optimizer="adam",
         learning_rate=0.001,
         loss="auto",
+        tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -149,6 +151,7 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.loss = loss
+        self.tol = tol
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -351,7 +354,11 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
             else:
                 X, X_val, y, y_val = train_test_split(X, y, **split)
             validation_data = (X_val, y_val)
-            callbacks.append(keras.callbacks.EarlyStopping(patience=self.n_iter_no_change, restore_best_weights=True))
+        if self.early_stopping or self.tol is not None:
+            callbacks.append(
+                _training.StopWhenConverged("val_loss" if self.early_stopping else "loss", self.tol or 0.0,
+                                            self.n_iter_no_change, restore_best=self.early_stopping)
+            )  # fmt: skip
         fit_params = {k: v for k, v in _scikeras.routed(params, "fit").items() if not k.startswith("callbacks")}
         if self.model_.train_function is None and "compile__steps_per_execution" not in params:
             n_batches = -(-len(X) // self.batch_size)

@@ -12,10 +12,11 @@ from numbers import Real
 
 TRAINING_PARAMETERS_DOC = """\
     epochs : int or "auto", default="auto"
-        Passes over the training data. "auto" shows the network about 100 000
-        samples: ``clip(ceil(100_000 / n_samples), 10, 200)`` epochs, for
-        example 75 on 1,347 8 x 8 digits and 25 on 4,000 28 x 28 ones (about
-        27 s for ``DenseAutoencoder(30)`` on 2 cores).
+        The most passes over the training data: training stops sooner when
+        its loss has converged (``tol``). "auto" shows the network about
+        100 000 samples: ``clip(ceil(100_000 / n_samples), 10, 200)`` epochs,
+        for example 75 on 1,347 8 x 8 digits and 25 on 4,000 28 x 28 ones
+        (about 27 s for ``DenseAutoencoder(30)`` on 2 cores).
 
     batch_size : int, default=32
         Samples per gradient step.
@@ -31,16 +32,26 @@ TRAINING_PARAMETERS_DOC = """\
 
 %(loss)s
 
+    tol : float or None, default=1e-4
+        Tolerance of the stopping rule, as in ``MLPRegressor``: training
+        stops when the training loss (the validation loss with
+        ``early_stopping``) has not improved by more than ``tol`` for more
+        than ``n_iter_no_change`` epochs in a row. None trains every epoch
+        (unless ``early_stopping``). With ``epochs="auto"`` on digits the
+        loss still falls by more than 1e-4 an epoch at the end, so the
+        default trains all of them; see :ref:`stopping`.
+
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data and stop when
-        its loss has not improved for ``n_iter_no_change`` epochs, keeping the
-        best weights.
+        its loss has not improved by more than ``tol`` for more than
+        ``n_iter_no_change`` epochs, keeping the best weights.
 
     validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping`` is on.
 
     n_iter_no_change : int, default=10
-        Epochs without improvement of the validation loss before stopping.
+        Epochs in a row without an improvement of more than ``tol`` before
+        training stops.
 
     callbacks : list of keras.callbacks.Callback, default=None
         Extra Keras callbacks for ``Model.fit`` (TensorBoard, CSVLogger, ...).

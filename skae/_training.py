@@ -51,6 +51,41 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class StopWhenConverged(keras.callbacks.Callback):
+    """MLPRegressor's stopping rule: stop once ``monitor`` has failed to beat
+    its best value by more than ``tol`` for more than ``n_iter_no_change``
+    epochs in a row. ``restore_best`` ends with the best epoch's weights
+    (for a validation loss: the last weights are as good for a training loss).
+
+    Keras's EarlyStopping differs: it counts epochs since the last one that
+    beat the best by ``min_delta``, so a loss that falls a little every
+    epoch never stops it.
+    """
+
+    def __init__(self, monitor, tol, n_iter_no_change, *, restore_best):
+        super().__init__()
+        self.monitor, self.tol, self.n_iter_no_change, self.restore_best = monitor, tol, n_iter_no_change, restore_best
+
+    def on_train_begin(self, logs=None):
+        self.best, self.best_weights, self.n_without_change = np.inf, None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value):
+            return
+        self.n_without_change = self.n_without_change + 1 if value > self.best - self.tol else 0
+        if value < self.best:
+            self.best = value
+            if self.restore_best:
+                self.best_weights = self.model.get_weights()
+        if self.n_without_change > self.n_iter_no_change:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
 def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
     """X and y as a tf.data stream of batches: one pass over a new
     permutation each epoch (``shuffle``), its last batch short, as Keras

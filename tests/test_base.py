@@ -14,9 +14,10 @@ import tensorflow as tf
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import train_test_split
 
 from skae import ContractiveAutoencoder, DenoisingAutoencoder, DenseAutoencoder
-from skae._training import auto_epochs, check_losses
+from skae._training import StopWhenConverged, auto_epochs, check_losses
 
 RNG = np.random.default_rng(0)
 X = RNG.random((40, 6))
@@ -407,10 +408,48 @@ def test_unknown_keyword_is_rejected_at_construction():
         ae.set_params(n_component=4)
 
 
-def test_early_stopping_holds_out_validation_data(small_digits):
+def test_early_stopping_holds_out_validation_data_and_keeps_the_best_weights(small_digits):
     X_train, _ = small_digits
     ae = DenseAutoencoder(epochs=300, early_stopping=True, n_iter_no_change=2, random_state=0).fit(X_train)
     assert len(ae.history_["val_loss"]) == len(ae.history_["loss"]) < 300
+    assert np.argmin(ae.history_["val_loss"]) < len(ae.history_["loss"]) - 1  # stopped after its best epoch...
+    _, X_val = train_test_split(X_train, test_size=0.1, random_state=ae._random_state)
+    kept = ae.model_.evaluate(X_val, X_val, verbose=0)
+    assert_allclose(kept, min(ae.history_["val_loss"]), rtol=1e-4)  # ... and kept that epoch's weights
+
+
+def test_training_stops_when_the_loss_has_converged(small_digits):
+    X_train, _ = small_digits
+    # as MLPRegressor: no improvement of more than tol for more than n_iter_no_change epochs in a row
+    ae = DenseAutoencoder(4, epochs=300, tol=1.0, n_iter_no_change=3, random_state=0).fit(X_train)
+    assert len(ae.history_["loss"]) == 5  # the first epoch improves on nothing; four without improvement
+    ae = DenseAutoencoder(4, epochs=40, tol=None, n_iter_no_change=1, random_state=0).fit(X_train)
+    assert len(ae.history_["loss"]) == 40  # tol=None: every epoch
+    default = DenseAutoencoder(4, epochs=40, random_state=0).fit(X_train)
+    assert len(default.history_["loss"]) == 40  # the loss still falls by more than 1e-4 an epoch
+    assert_allclose(default.history_["loss"], ae.history_["loss"], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "losses, stopped_after",
+    [
+        ([1.0, 0.5, 0.49995, 0.4999, 0.49985, 0.4998], 5),  # gains of 5e-5 count as none, in a row
+        ([1.0, 0.5, 0.49995, 0.4998, 0.49975, 0.4997, 0.49965], 7),  # a gain of 1.5e-4 on the best resets the count
+        ([1.0, 0.9998, 0.9996, 0.9994, 0.9992, 0.9990], None),  # a slow but steady fall never stops
+        ([1.0, 0.5, 0.6, np.nan, 0.7, 0.8], 6),  # non-finite losses are not counted
+    ],
+)
+def test_stopping_rule_counts_epochs_without_improvement_as_mlpregressor_does(losses, stopped_after):
+    rule = StopWhenConverged("loss", 1e-4, 2, restore_best=False)
+    rule.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    rule.model.stop_training = False  # as Model.fit sets it
+    rule.on_train_begin()
+    stopped = None
+    for epoch, loss in enumerate(losses):
+        rule.on_epoch_end(epoch, {"loss": loss})
+        if rule.model.stop_training and stopped is None:
+            stopped = epoch + 1
+    assert stopped == stopped_after
 
 
 def test_user_callbacks_and_progress_bar(small_digits, capsys):
