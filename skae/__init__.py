@@ -20,6 +20,7 @@ _ESTIMATORS = {
     "ConvAutoencoder": "skae._conv",
     "StackedAutoencoder": "skae._stacked",
     "AutoencoderClassifier": "skae._classifier",
+    "AutoencoderOutlierDetector": "skae._outlier",
 }
 
 _FUNCTIONS = {"load": "skae._persistence"}

@@ -102,7 +102,7 @@ def chain(tensor, layers):
     return tensor
 
 
-class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
+class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMeta):
     """What every skae estimator shares, around a Keras model it owns.
 
     The training parameters and routed ones, seeding, compiling, training
@@ -380,39 +380,6 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
 
     # -- saving and pickling ----------------------------------------------------
 
-    def save(self, path):
-        """Save the estimator to one file that :func:`skae.load` reads.
-
-        The file is a zip archive: the estimator's parameters and fitted
-        attributes as JSON, and each Keras model it holds as a ``.keras``
-        file. Nothing in it runs on loading, unlike a pickle. Parameters
-        that are Python objects other than Keras's (a callback, a loss
-        function of your own) are refused: pickle or skops store those.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write. The name is yours; ``.skae`` is the convention.
-
-        Raises
-        ------
-        TypeError
-            If a parameter or fitted attribute is an object the format
-            does not store; the message names it.
-
-        Examples
-        --------
-        >>> import os, tempfile, zipfile
-        >>> from sklearn.datasets import load_digits
-        >>> from skae import DenseAutoencoder
-        >>> ae = DenseAutoencoder(2, epochs=2, random_state=0).fit(load_digits().data / 16)
-        >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
-        >>> ae.save(path)
-        >>> zipfile.ZipFile(path).namelist()  # the state as JSON, the Keras model
-        ['skae.json', 'models/0.keras']
-        """
-        _persistence.save(self, path)
-
     # Fitted state rebuilt on loading, by _relink, rather than pickled.
     _rebuilt_on_load = ("_forward",)
 
@@ -423,13 +390,6 @@ class KerasEstimator(BaseEstimator, metaclass=ABCMeta):
         if "model_" in state:
             state["model_"] = _persistence.PackedModel(state["model_"])
         return state
-
-    def __reduce_ex__(self, protocol):
-        import skae
-
-        if skae._ESTIMATORS.get(type(self).__name__) != type(self).__module__:  # a class of the user's own
-            return super().__reduce_ex__(protocol)
-        return skae._rebuild, (type(self).__name__,), self.__getstate__()
 
     def __setstate__(self, state):
         if isinstance(state.get("model_"), _persistence.PackedModel):

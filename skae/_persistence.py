@@ -142,6 +142,52 @@ class PackedModel:
 # -- skae's own file format ------------------------------------------------------
 
 
+class SkaeEstimator:
+    """What every public skae estimator shares: ``save``, and pickles that
+    name ``skae._rebuild``, so that a process loading one (a joblib worker)
+    imports TensorFlow through skae, its start-up lines filtered."""
+
+    def save(self, path):
+        """Save the estimator to one file that :func:`skae.load` reads.
+
+        The file is a zip archive: the estimator's parameters and fitted
+        attributes as JSON, and each Keras model it holds as a ``.keras``
+        file. Nothing in it runs on loading, unlike a pickle. Parameters
+        that are Python objects other than Keras's (a callback, a loss
+        function of your own) are refused: pickle or skops store those.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write. The name is yours; ``.skae`` is the convention.
+
+        Raises
+        ------
+        TypeError
+            If a parameter or fitted attribute is an object the format
+            does not store; the message names it.
+
+        Examples
+        --------
+        >>> import os, tempfile, zipfile
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import DenseAutoencoder
+        >>> ae = DenseAutoencoder(2, epochs=2, random_state=0).fit(load_digits().data / 16)
+        >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
+        >>> ae.save(path)
+        >>> zipfile.ZipFile(path).namelist()  # the state as JSON, the Keras model
+        ['skae.json', 'models/0.keras']
+        """
+        save(self, path)
+
+    def __reduce_ex__(self, protocol):
+        import skae
+
+        if not _is_skae_estimator(self):  # a subclass of the user's own
+            return super().__reduce_ex__(protocol)
+        return skae._rebuild, (type(self).__name__,), self.__getstate__()
+
+
 def save(estimator, path):
     """Write ``estimator`` to one file at ``path``; see ``KerasEstimator.save``."""
     models = []
@@ -223,11 +269,11 @@ class _Encoder:
         self.models = models
 
     def encode(self, value, where="estimator"):
-        from ._base import KerasEstimator, Network
+        from ._base import Network
 
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
-        if isinstance(value, KerasEstimator):
+        if _is_skae_estimator(value):
             state = value.__getstate__()
             return {"__estimator__": {"class": type(value).__name__, "state": self.encode(state, where)}}
         if isinstance(value, PackedModel):
@@ -275,6 +321,14 @@ class _Encoder:
             "store: it holds only skae estimators, Keras models and objects, NumPy arrays and plain Python values. "
             "Set it to a name Keras knows (for example a loss or optimizer name), or use pickle or skops."
         )
+
+
+def _is_skae_estimator(value):
+    """One of skae's public estimator classes, not a subclass of the user's:
+    the only estimators ``load`` builds."""
+    import skae
+
+    return skae._ESTIMATORS.get(type(value).__name__) == type(value).__module__
 
 
 def _is_keras_function(value):

@@ -16,6 +16,7 @@ import skops.io as sio
 import skae
 from skae import (
     AutoencoderClassifier,
+    AutoencoderOutlierDetector,
     ContractiveAutoencoder,
     ConvAutoencoder,
     DenoisingAutoencoder,
@@ -46,6 +47,7 @@ CONFIGURATIONS = {
         **FAST,
     ),
     "classifier": AutoencoderClassifier(ContractiveAutoencoder(4, hidden_layer_sizes=(), **FAST), **FAST),
+    "outliers": AutoencoderOutlierDetector(DenoisingAutoencoder(4, hidden_layer_sizes=(16,), **FAST)),
 }
 
 FORMATS = ("pickle", "cloudpickle", "joblib", "skae", "skops")
@@ -73,6 +75,10 @@ LOADER = textwrap.dedent(
     for name in sys.argv[3:]:
         for fmt, load in LOADERS.items():
             est = load(f"{sys.argv[1]}/{name}.{fmt}")
+            if hasattr(est, "offset_"):  # an outlier detector
+                np.save(f"{sys.argv[1]}/{name}.{fmt}.npy", est.decision_function(X))
+                est.set_params(autoencoder__epochs=1).fit(X)  # and it fits again
+                continue
             out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.transform(X)
             np.save(f"{sys.argv[1]}/{name}.{fmt}.npy", out)
             if hasattr(est, "inverse_transform"):
@@ -84,6 +90,8 @@ LOADER = textwrap.dedent(
 
 
 def outputs(est, X):
+    if hasattr(est, "offset_"):
+        return est.decision_function(X), None
     if hasattr(est, "predict_proba"):
         return est.predict_proba(X), None
     codes = est.transform(X)

@@ -1,0 +1,258 @@
+"""AutoencoderOutlierDetector: outliers by reconstruction error, around any
+skae autoencoder."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._persistence import SkaeEstimator
+
+
+def _default_autoencoder():
+    from . import DenseAutoencoder  # through skae: TensorFlow's start-up lines filtered
+
+    return DenseAutoencoder()
+
+
+# contamination="auto": a sample is an outlier when the log of its anomaly (code
+# distance or error) lies beyond the upper whisker of a box plot of the logs of
+# the held-out samples' anomalies.
+WHISKER = 1.5
+
+
+class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
+    """Outlier and novelty detection by an autoencoder: distance between codes,
+    or reconstruction error.
+
+    An autoencoder trained on (mostly) normal data gives normal samples
+    codes near those of the training data, and reconstructs them well;
+    unusual samples land elsewhere in the code space, and are reconstructed
+    poorly. The detector trains a clone of ``autoencoder`` on X, less a
+    held-out ``calibration_fraction``, and scores a sample by the mean
+    distance from its code to the ``n_neighbors`` nearest codes of the
+    training data (``scoring="code_distance"``, the default: on digits and
+    28 x 28 digits with one digit left out, it found the unseen digit better
+    than the reconstruction error, PCA's error, IsolationForest and
+    LocalOutlierFactor; see the :ref:`User Guide <outliers>`), or by its
+    mean squared reconstruction error (``scoring="reconstruction"``). The
+    held-out samples, which the autoencoder has not seen, score as new data
+    will: ``contamination="auto"`` sets the threshold from them.
+
+    As for scikit-learn's detectors, ``score_samples`` is higher for more
+    normal samples, ``decision_function`` is ``score_samples - offset_``
+    (negative for outliers) and ``predict`` returns +1 for inliers and -1
+    for outliers. The detector is meant for new data (novelty detection, as
+    ``LocalOutlierFactor(novelty=True)``); ``fit_predict`` labels its own
+    training data, which scores as more normal than new data would.
+
+    Read more in the :ref:`User Guide <outliers>`.
+
+    Parameters
+    ----------
+    autoencoder : skae autoencoder, default=None
+        The autoencoder to train: any family. It is cloned, and the clone
+        fitted. None is ``DenseAutoencoder()``. When its ``random_state`` is
+        None, one is drawn from the detector's.
+
+    contamination : "auto" or float, default="auto"
+        Sets ``offset_``. A float in (0, 0.5] is the share of outliers
+        expected in X: the threshold is that quantile of the scores of X.
+        "auto" flags a sample whose error's logarithm lies beyond the upper
+        whisker of a box plot of the held-out errors' logarithms (the third
+        quartile plus 1.5 times the interquartile range): a threshold that
+        assumes no share.
+
+    scoring : {"code_distance", "reconstruction"}, default="code_distance"
+        "code_distance" scores a sample by minus the mean Euclidean distance
+        from its code to the ``n_neighbors`` nearest codes of the training
+        data, which the detector keeps (``n_samples x n_components``
+        floats); "reconstruction" by minus its mean squared reconstruction
+        error, the autoencoder's own ``score_samples``.
+
+    n_neighbors : int, default=5
+        The number of nearest training codes for ``scoring="code_distance"``.
+
+    calibration_fraction : float, default=0.1
+        Share of X held out of the autoencoder's training to calibrate the
+        scores and the "auto" threshold.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the held-out split, and the autoencoder when its own
+        ``random_state`` is None.
+
+    Attributes
+    ----------
+    autoencoder_ : skae autoencoder
+        The fitted clone of ``autoencoder``.
+
+    codes_ : ndarray of shape (n_training_samples, n_components)
+        The codes of the samples the autoencoder trained on, for
+        ``scoring="code_distance"``; None for "reconstruction".
+
+    n_neighbors_ : int
+        ``n_neighbors`` as it was at ``fit``.
+
+    offset_ : float
+        The threshold on ``score_samples``: ``decision_function`` is
+        ``score_samples - offset_``.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when X has string column names.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Outliers by random partitions.
+    sklearn.neighbors.LocalOutlierFactor : Outliers by local density.
+    sklearn.covariance.EllipticEnvelope : Outliers of a Gaussian.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderOutlierDetector, DenseAutoencoder
+    >>> X, y = load_digits(return_X_y=True)
+    >>> detector = AutoencoderOutlierDetector(DenseAutoencoder(16, epochs=20, random_state=0))
+    >>> detector.fit(X[y != 0] / 16).predict(X[:3] / 16)  # a 0, a 1 and a 2
+    array([-1,  1,  1])
+    """
+
+    _parameter_constraints = {
+        "autoencoder": [HasMethods(["fit", "predict"]), None],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "scoring": [StrOptions({"code_distance", "reconstruction"})],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "calibration_fraction": [Interval(Real, 0, 0.5, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self, autoencoder=None, *, contamination="auto", scoring="code_distance", n_neighbors=5,
+        calibration_fraction=0.1, random_state=None,
+    ):  # fmt: skip
+        self.autoencoder = autoencoder
+        self.contamination = contamination
+        self.scoring = scoring
+        self.n_neighbors = n_neighbors
+        self.calibration_fraction = calibration_fraction
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Train the autoencoder on X, then keep its codes and set the threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, mostly normal.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+        """
+        rng = check_random_state(self.random_state)
+        autoencoder = _default_autoencoder() if self.autoencoder is None else clone(self.autoencoder)
+        if autoencoder.get_params().get("random_state", 0) is None and self.random_state is not None:
+            autoencoder.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
+        X_train, X_held_out = train_test_split(X, test_size=self.calibration_fraction, random_state=rng)
+        autoencoder.fit(X_train)
+        codes = autoencoder.transform(X_train) if self.scoring == "code_distance" else None
+        if self.scoring == "code_distance" and len(codes) < self.n_neighbors:
+            raise ValueError(
+                f"n_neighbors={self.n_neighbors} needs at least as many training samples, but X has {len(X)}, "
+                f"{len(codes)} of them trained on (calibration_fraction={self.calibration_fraction})."
+            )
+        if self.contamination == "auto":
+            anomaly = -self._scores(autoencoder, codes, self.n_neighbors, X_held_out)
+            log_anomaly = np.log(np.maximum(anomaly, np.finfo(float).tiny))
+            q1, q3 = np.percentile(log_anomaly, [25, 75])
+            offset = -np.exp(q3 + WHISKER * (q3 - q1))
+        else:
+            offset = np.percentile(self._scores(autoencoder, codes, self.n_neighbors, X), 100 * self.contamination)
+        # all or nothing: the fitted attributes are set once everything has worked
+        self.autoencoder_, self.codes_, self.offset_ = autoencoder, codes, float(offset)
+        self.n_neighbors_ = self.n_neighbors
+        self.n_features_in_ = autoencoder.n_features_in_
+        if hasattr(autoencoder, "feature_names_in_"):
+            self.feature_names_in_ = autoencoder.feature_names_in_
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self
+
+    @staticmethod
+    def _scores(autoencoder, codes, n_neighbors, X):
+        """Minus the anomaly of each sample of X: the mean distance from its
+        code to its ``n_neighbors`` nearest ``codes``, or with no codes its
+        reconstruction error."""
+        if codes is None:
+            reconstruction = autoencoder.predict(X)  # validates X, with the autoencoder's messages
+            X = check_array(X, dtype=np.float32, allow_nd=True)
+            errors = (X.astype(np.float64) - reconstruction) ** 2
+            return -errors.reshape(len(errors), -1).mean(axis=1)
+        neighbours = NearestNeighbors(n_neighbors=n_neighbors).fit(codes)
+        distances, _ = neighbours.kneighbors(autoencoder.transform(X))
+        return -distances.mean(axis=1, dtype=np.float64)
+
+    def score_samples(self, X):
+        """Minus each sample's anomaly: higher is more normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Minus the mean distance from each sample's code to its
+            ``n_neighbors`` nearest training codes, or minus its mean
+            squared reconstruction error (``scoring``).
+        """
+        check_is_fitted(self)
+        return self._scores(self.autoencoder_, self.codes_, self.n_neighbors_, X)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            Below 0 for outliers, 0 or above for inliers.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for inliers, -1 for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            -1 where ``decision_function(X) < 0``, else +1.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)

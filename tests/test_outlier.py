@@ -1,0 +1,131 @@
+"""AutoencoderOutlierDetector: scikit-learn's outlier-detector contract around any family, and quality."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.decomposition import PCA
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import LocalOutlierFactor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skae import (
+    AutoencoderOutlierDetector,
+    ContractiveAutoencoder,
+    ConvAutoencoder,
+    DenoisingAutoencoder,
+    DenseAutoencoder,
+    StackedAutoencoder,
+)
+
+FAST = {"epochs": 3, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def without_zeros(digits):
+    """Digits with every 0 left out of training: the 0s of the test split are the novelties."""
+    X_train, X_test, y_train, y_test = digits
+    return X_train[y_train != 0], X_test, y_test == 0
+
+
+@pytest.fixture(scope="module")
+def detector(without_zeros):
+    X_train, _, _ = without_zeros
+    return AutoencoderOutlierDetector(DenseAutoencoder(16), random_state=0).fit(X_train)
+
+
+def test_scores_decision_and_labels_agree(detector, without_zeros):
+    X_train, X_test, _ = without_zeros
+    scores = detector.score_samples(X_test)
+    assert scores.shape == (len(X_test),) and scores.dtype == np.float64 and np.all(scores <= 0)
+    assert_allclose(detector.decision_function(X_test), scores - detector.offset_)
+    assert_array_equal(detector.predict(X_test), np.where(scores < detector.offset_, -1, 1))
+    assert detector.n_features_in_ == 64 and detector.codes_.shape == (1085, 16)  # 90% of 1,206 rows trained on
+    assert detector.autoencoder_.random_state is not None  # drawn from the detector's
+    # the mean distance to the 5 nearest training codes
+    distances = np.linalg.norm(detector.autoencoder_.transform(X_test[:3])[:, None] - detector.codes_[None], axis=2)
+    assert_allclose(scores[:3], -np.sort(distances, axis=1)[:, :5].mean(axis=1), rtol=1e-5)
+    # scoring="reconstruction" is the autoencoder's own score_samples
+    mse = AutoencoderOutlierDetector(DenseAutoencoder(16, **FAST), scoring="reconstruction", random_state=0)
+    mse.fit(X_train)
+    assert_allclose(mse.score_samples(X_test), mse.autoencoder_.score_samples(X_test), rtol=1e-5)
+    assert mse.codes_ is None
+
+
+def test_the_unseen_digit_is_found_better_than_by_pca_and_lof(detector, without_zeros):
+    X_train, X_test, unseen = without_zeros
+    auc = roc_auc_score(unseen, -detector.score_samples(X_test))
+    pca = PCA(16).fit(X_train)
+    pca_errors = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2, axis=1)
+    lof = LocalOutlierFactor(novelty=True).fit(X_train)
+    assert auc > roc_auc_score(unseen, pca_errors) and auc > roc_auc_score(unseen, -lof.score_samples(X_test))
+    # contamination="auto", calibrated on held-out digits: few seen digits flagged, many more unseen ones
+    flagged = detector.predict(X_test) == -1
+    assert flagged[~unseen].mean() < 0.03 and flagged[unseen].mean() > 0.15
+
+
+@pytest.mark.parametrize("contamination", [0.05, 0.2])
+def test_contamination_sets_the_share_flagged_in_training(without_zeros, contamination):
+    X_train, _, _ = without_zeros
+    labels = AutoencoderOutlierDetector(DenseAutoencoder(8, **FAST), contamination=contamination).fit_predict(X_train)
+    assert set(np.unique(labels)) == {-1, 1}
+    assert abs(np.mean(labels == -1) - contamination) < 0.01
+
+
+@pytest.mark.parametrize(
+    "autoencoder",
+    [
+        DenoisingAutoencoder(4, **FAST),
+        ContractiveAutoencoder(4, hidden_layer_sizes=(), **FAST),
+        ConvAutoencoder(image_shape=(8, 8), filters=(4, 2), **FAST),
+        StackedAutoencoder([("a", DenseAutoencoder(16, **FAST)), ("b", DenseAutoencoder(4, **FAST))], **FAST),
+    ],
+    ids=["denoising", "contractive", "conv", "stacked"],
+)
+def test_any_family_detects(autoencoder, small_digits):
+    X_train, X_test = small_digits
+    detector = AutoencoderOutlierDetector(autoencoder).fit(X_train)
+    assert detector.autoencoder_ is not autoencoder and not hasattr(autoencoder, "model_")  # a clone is fitted
+    assert detector.decision_function(X_test).shape == (len(X_test),)
+    assert np.isin(detector.predict(X_test), [-1, 1]).all()
+
+
+def test_conv_detector_takes_images(small_digits):
+    X_train, X_test = small_digits
+    detector = AutoencoderOutlierDetector(ConvAutoencoder(image_shape=(8, 8), filters=(4, 2), **FAST), random_state=0)
+    flat = detector.fit(X_train).score_samples(X_test)
+    images = detector.fit(X_train.reshape(-1, 8, 8)).score_samples(X_test.reshape(-1, 8, 8))
+    assert_allclose(images, flat, rtol=1e-5)
+
+
+def test_grid_search_with_labelled_validation_data_and_a_pipeline(digits):
+    X_train, _, y_train, _ = digits
+    # mostly normal digits, and 3% of zeros among them: the outliers to find, labelled -1 as scikit-learn does
+    rows = np.r_[np.flatnonzero(y_train != 0)[:600], np.flatnonzero(y_train == 0)[:18]]
+    rows = np.random.default_rng(0).permutation(rows)
+    X, y = X_train[rows] * 16, np.where(y_train[rows] == 0, -1, 1)
+    # scoring="reconstruction": the training codes of 9 zeros a fold give the held-out zeros close neighbours
+    detector = AutoencoderOutlierDetector(DenseAutoencoder(), scoring="reconstruction", random_state=0)
+    pipe = make_pipeline(MinMaxScaler(), detector)
+    grid = {"autoencoderoutlierdetector__autoencoder__n_components": [2, 12]}
+    search = GridSearchCV(pipe, grid, scoring="roc_auc", cv=2).fit(X, y)
+    assert search.best_params_["autoencoderoutlierdetector__autoencoder__n_components"] in (2, 12)
+    assert 0.6 < search.best_score_ <= 1  # 0.73 measured: well above chance, on 300 rows a fold
+    assert np.isin(search.predict(X[:5]), [-1, 1]).all()
+
+
+def test_bad_input_and_a_failed_fit_leave_the_detector_as_it_was(detector, without_zeros):
+    X_train, X_test, _ = without_zeros
+    before = detector.score_samples(X_test)
+    offset = detector.offset_
+    bad = X_train.copy()
+    bad[3, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        detector.fit(bad)
+    assert detector.offset_ == offset
+    assert_array_equal(detector.score_samples(X_test), before)
+    with pytest.raises(ValueError, match="64 features"):
+        detector.score_samples(X_test[:, :10])
+    with pytest.raises(ValueError, match="contamination"):
+        AutoencoderOutlierDetector(contamination=0.7).fit(X_train)
