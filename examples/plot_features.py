@@ -80,8 +80,8 @@ plt.show()
 # Learning curves
 # ---------------
 # With ``early_stopping=True`` a tenth of the digits is held out; training
-# stops when its loss has not improved for ``n_iter_no_change`` epochs, and
-# the best weights are kept.
+# stops when its loss has not improved by more than ``tol`` for more than
+# ``n_iter_no_change`` epochs in a row, and the best weights are kept.
 
 plot_history(deep)
 plt.show()

@@ -1,5 +1,5 @@
-"""AutoencoderOutlierDetector: outliers by reconstruction error, around any
-skae autoencoder."""
+"""AutoencoderOutlierDetector: outliers by the distance between codes or by
+the reconstruction error, around any skae autoencoder."""
 
 from numbers import Integral, Real
 
@@ -38,8 +38,8 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
     distance from its code to the ``n_neighbors`` nearest codes of the
     training data (``scoring="code_distance"``, the default: on digits and
     28 x 28 digits with one digit left out, it found the unseen digit better
-    than the reconstruction error, PCA's error, IsolationForest and
-    LocalOutlierFactor; see the :ref:`User Guide <outliers>`), or by its
+    on average than the reconstruction error, PCA's error, IsolationForest
+    and LocalOutlierFactor; see the :ref:`User Guide <outliers>`), or by its
     mean squared reconstruction error (``scoring="reconstruction"``). The
     held-out samples, which the autoencoder has not seen, score as new data
     will: ``contamination="auto"`` sets the threshold from them.
@@ -144,11 +144,6 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         self.n_neighbors = n_neighbors
         self.calibration_fraction = calibration_fraction
         self.random_state = random_state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):

@@ -189,7 +189,7 @@ class SkaeEstimator:
 
 
 def save(estimator, path):
-    """Write ``estimator`` to one file at ``path``; see ``KerasEstimator.save``."""
+    """Write ``estimator`` to one file at ``path``; see ``SkaeEstimator.save``."""
     models = []
     state = _Encoder(models).encode(estimator)
     header = {
