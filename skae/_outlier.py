@@ -9,7 +9,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._persistence import SkaeEstimator
 
@@ -126,7 +126,7 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "autoencoder": [HasMethods(["fit", "predict"]), None],
+        "autoencoder": [HasMethods(["fit", "transform", "score_samples"]), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "scoring": [StrOptions({"code_distance", "reconstruction"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -195,11 +195,8 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         """Minus the anomaly of each sample of X: the mean distance from its
         code to its ``n_neighbors`` nearest ``codes``, or with no codes its
         reconstruction error."""
-        if codes is None:
-            reconstruction = autoencoder.predict(X)  # validates X, with the autoencoder's messages
-            X = check_array(X, dtype=np.float32, allow_nd=True)
-            errors = (X.astype(np.float64) - reconstruction) ** 2
-            return -errors.reshape(len(errors), -1).mean(axis=1)
+        if codes is None:  # the autoencoder's own score, validation and messages included
+            return autoencoder.score_samples(X).astype(np.float64)
         neighbours = NearestNeighbors(n_neighbors=n_neighbors).fit(codes)
         distances, _ = neighbours.kneighbors(autoencoder.transform(X))
         return -distances.mean(axis=1, dtype=np.float64)
