@@ -63,6 +63,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager, nullcontext
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -665,6 +666,132 @@ def bench_startup(repeat):
         print("  " + ", ".join(f"{mark} {seconds:.2f}" for mark, seconds in best.items()), flush=True)
 
 
+def sgemm_gflops(n=2048, repeat=10):
+    """The machine's float32 matrix-product rate in TensorFlow, GFLOP/s."""
+    import tensorflow as tf
+
+    a = tf.random.uniform((n, n))
+    b = tf.random.uniform((n, n))
+    product = tf.function(lambda a, b: tf.matmul(a, b))
+    product(a, b).numpy()
+    seconds = best_time(lambda: product(a, b).numpy(), repeat=repeat)
+    return 2 * n**3 / seconds / 1e9
+
+
+def dense_training_flops(widths):
+    """Floating-point operations to train one sample through a chain of
+    dense layers of ``widths``: a forward product, and two backward."""
+    return 6 * sum(a * b for a, b in zip(widths, widths[1:]))
+
+
+@contextmanager
+def without_twins():
+    """Each fit trains its own model, as before skae kept twins."""
+    from skae import _training
+
+    kept = _training.trained_twin
+    _training.trained_twin = lambda model: nullcontext(model)
+    try:
+        yield
+    finally:
+        _training.trained_twin = kept
+
+
+def first_and_steady_epochs(estimator, X):
+    timer = EpochTimer()
+    start = time.perf_counter()
+    estimator.set_params(callbacks=[timer]).fit(X)
+    fit = time.perf_counter() - start
+    return timer.times[0], float(np.median(timer.times[1:])), fit, len(timer.times)
+
+
+def bench_fixed(quick):
+    """Fixed costs: the first epoch against a steady one, a short fit on
+    digits, a grid search's many fits, and the steady rate against sgemm."""
+    from sklearn.model_selection import GridSearchCV
+
+    from skae import _training
+
+    peak = sgemm_gflops()
+    print(f"fixed costs (float32 sgemm peak of this machine in TensorFlow: {peak:.0f} GFLOP/s):")
+    X = mnist_like(2_000 if quick else 8_000)
+    widths = (784, 512, 256, 30, 256, 512, 784)
+    flops = dense_training_flops(widths) * len(X)
+    print(f"  784-512-256-30 autoencoder on {len(X)} rows, 5 epochs, first epoch against the median of the others:")
+    for label, params, twins in [
+        ("a first fit of the architecture", {}, False),
+        ("a second fit (twin kept)", {}, True),
+        ("a second fit, twins off", {}, None),
+        ("jit_compile=True, first fit", {"compile__jit_compile": True}, False),
+        ("jit_compile=True, second fit", {"compile__jit_compile": True}, True),
+        ("batch_size=128, second fit", {"batch_size": 128}, True),
+        ("batch_size=256, second fit", {"batch_size": 256}, True),
+    ]:
+        _training._twins.clear()
+        make = lambda: DenseAutoencoder(30, hidden_layer_sizes=(512, 256), epochs=5, tol=None, random_state=0, **params)  # noqa: E731
+        with without_twins() if twins is None else nullcontext():
+            if twins is not False:
+                make().fit(X[:64])  # the architecture's step traced once
+            first, steady, fit, epochs = first_and_steady_epochs(make(), X)
+        rate = flops / steady / 1e9
+        print(f"    {label:<34} first {first:5.2f} s, steady {steady:5.2f} s ({first / steady:4.2f}x), "
+              f"{rate:5.1f} GFLOP/s = {rate / peak:4.0%} of sgemm", flush=True)  # fmt: skip
+
+    digits = (load_digits().data / 16).astype(np.float32)
+    print(f"  DenseAutoencoder(8) on digits ({len(digits)} rows): fit time minus its epochs at the steady rate:")
+    cases = [("first fit of the architecture", False), ("a later fit", True), ("a later fit, twins off", None)]
+    for label, twins in cases:
+        _training._twins.clear()
+        make = lambda: DenseAutoencoder(8, epochs=10, tol=None, random_state=0)  # noqa: E731
+        with without_twins() if twins is None else nullcontext():
+            if twins is not False:
+                make().fit(digits)
+            first, steady, fit, epochs = first_and_steady_epochs(make(), digits)
+        print(f"    {label:<34} fit {fit:5.2f} s, steady epoch {steady:5.3f} s, fixed {fit - epochs * steady:5.2f} s",
+              flush=True)  # fmt: skip
+
+    grid = {"n_components": [4, 8, 16, 32]}
+    print("  GridSearchCV over n_components (4 values) x 3 folds, epochs=10, against its fits' steady epochs:")
+    for label, twins in [("twins kept", True), ("twins off", None)]:
+        _training._twins.clear()
+        with without_twins() if twins is None else nullcontext():
+            fold = digits[: len(digits) * 2 // 3]
+            steady = {
+                k: first_and_steady_epochs(DenseAutoencoder(k, epochs=10, tol=None, random_state=0), fold)[1]
+                for k in grid["n_components"]
+            }
+            _training._twins.clear()
+            start = time.perf_counter()
+            GridSearchCV(DenseAutoencoder(epochs=10, tol=None, random_state=0), grid, cv=3, refit=False).fit(digits)
+            seconds = time.perf_counter() - start
+        ideal = sum(3 * 10 * t for t in steady.values())
+        print(f"    {label:<34} {seconds:5.1f} s for 12 fits, their epochs at the steady rate {ideal:5.1f} s, "
+              f"ratio {seconds / ideal:4.2f}", flush=True)  # fmt: skip
+
+
+def peak_rss_worker(n_rows):
+    """Fit the default DenseAutoencoder on ``n_rows`` x 784 float32 rows;
+    print the RSS before the fit and the peak after it, in MB."""
+    import resource
+
+    X = mnist_like(n_rows)
+    DenseAutoencoder(30, hidden_layer_sizes=(512, 256), epochs=2, random_state=0).fit(X[:64])  # TensorFlow warmed
+    before = rss_mb()
+    DenseAutoencoder(30, hidden_layer_sizes=(512, 256), epochs=2, random_state=0).fit(X)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{X.nbytes / 2**20:.1f} {before:.1f} {peak:.1f}")
+
+
+def bench_peak_rss(n_rows):
+    run = subprocess.run([sys.executable, __file__, "--peak-rss-worker", str(n_rows)], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    data, before, peak = map(float, run.stdout.split()[-3:])
+    print(f"peak memory of a fit, 784-512-256-30 on {n_rows} x 784 float32 ({data:.0f} MB), in a fresh process:")
+    print(f"  RSS {before:.0f} MB before the fit, peak {peak:.0f} MB: {peak - before:.0f} MB more, "
+          f"{(peak - before) / data:.2f} times the data; bound asked: 2 x data + 400 MB = {2 * data + 400:.0f} MB "
+          f"over the start", flush=True)  # fmt: skip
+
+
 def rss_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
@@ -701,9 +828,13 @@ def bench_memory(n_fits):
 def main():
     if sys.argv[1:2] == ["--rss-worker"]:
         return rss_worker(sys.argv[2], int(sys.argv[3]))
+    if sys.argv[1:2] == ["--peak-rss-worker"]:
+        return peak_rss_worker(int(sys.argv[2]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
-    parts = "quality stopping anomaly fit transform contractive conv stacked pretraining memory search startup".split()
+    parts = (
+        "quality stopping anomaly fit fixed transform contractive conv stacked pretraining memory search startup"
+    ).split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
     quick, only = args.quick, set(args.only or parts)
@@ -721,6 +852,9 @@ def main():
         bench_fit((load_digits().data[:320] / 16).astype(np.float32), hidden=(32,), k=8,
                   epochs=50 if quick else 200, batch_size=32)
         bench_default_fit(X, k=16)
+    if "fixed" in only:
+        bench_fixed(quick)
+        bench_peak_rss(6_000 if quick else 60_000)
     if "transform" in only:
         bench_transform(X, n_big=1_000 if quick else 10_000)
     if "contractive" in only:

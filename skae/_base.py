@@ -339,12 +339,14 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         return _training.auto_epochs(len(X)) if self.epochs == "auto" else self.epochs
 
     def _train(self, X, y, *, epochs, initial_epoch, warm):
+        trained_before = self._epochs_trained > 0
         if epochs == 0 or initial_epoch == 0 or not warm or not hasattr(self, "history_"):
             self.history_ = defaultdict(list)  # a warm start's fit begins a new history, as in scikeras
         if epochs == 0:
             return
         params = self.get_params()
-        callbacks = [*_scikeras.build_callbacks(params), _training.StopOnNonFiniteLoss()]
+        users_callbacks = _scikeras.build_callbacks(params)
+        callbacks = [*users_callbacks, _training.StopOnNonFiniteLoss()]
         validation_data = None
         if self.early_stopping:
             split = dict(test_size=self.validation_fraction, random_state=self._random_state)
@@ -360,7 +362,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
                                             self.n_iter_no_change, restore_best=self.early_stopping)
             )  # fmt: skip
         fit_params = {k: v for k, v in _scikeras.routed(params, "fit").items() if not k.startswith("callbacks")}
-        if self.model_.train_function is None and "compile__steps_per_execution" not in params:
+        if not trained_before and "compile__steps_per_execution" not in params:
             n_batches = -(-len(X) // self.batch_size)
             self.model_.steps_per_execution = _training.steps_per_execution(epochs, n_batches)
         with self._seeded():  # the shuffle too: the same seed whatever TensorFlow's global seed is
@@ -368,6 +370,9 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
                 self.model_, X, y, batch_size=self.batch_size, epochs=epochs, initial_epoch=initial_epoch,
                 callbacks=callbacks, verbose=self.verbose, seed=self._random_state,
                 validation_data=validation_data, fit_params=fit_params,
+                # a twin trains in place of model_, unless the user's callbacks
+                # or functions may look for model_ or not be told apart by name
+                reuse=not users_callbacks and not any(map(_is_users_function, params.values())),
             )  # fmt: skip
         for key, values in history.items():
             self.history_[key] += values
@@ -412,6 +417,14 @@ def _keras_names(module):
         return sorted(c.__name__.lower() for c in classes if isinstance(c, type) and issubclass(c, module.Optimizer))
     skip = {"get", "serialize", "deserialize"}
     return sorted(n for n in dir(module) if n.islower() and n not in skip and callable(getattr(module, n)))
+
+
+def _is_users_function(value):
+    """A function or callable object that is neither Keras's nor skae's."""
+    if not callable(value) or isinstance(value, type):
+        return False
+    module = getattr(value, "__module__", None) or type(value).__module__
+    return module.split(".")[0] not in ("keras", "skae")
 
 
 def _is_fitted_name(name):

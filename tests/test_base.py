@@ -5,6 +5,8 @@ Exercised through DenseAutoencoder, the simplest family.
 
 import pickle
 import warnings
+from collections import OrderedDict
+from contextlib import nullcontext
 
 import keras
 import numpy as np
@@ -16,7 +18,15 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 
-from skae import ContractiveAutoencoder, DenoisingAutoencoder, DenseAutoencoder
+from skae import (
+    AutoencoderClassifier,
+    ContractiveAutoencoder,
+    ConvAutoencoder,
+    DenoisingAutoencoder,
+    DenseAutoencoder,
+    StackedAutoencoder,
+    _training,
+)
 from skae._training import StopWhenConverged, auto_epochs, check_losses
 
 RNG = np.random.default_rng(0)
@@ -520,3 +530,101 @@ def test_families_take_their_parents_parameters_by_signature():
     assert clone(ae).get_params() == ae.get_params()
     expected = "DenoisingAutoencoder(epochs=2, hidden_layer_sizes=(7,), n_components=5, noise='masking')"
     assert " ".join(repr(ae).split()) == expected
+
+
+# -- training through a twin (skae._training.trained_twin) ------------------
+
+TWIN_CASES = {
+    "dense": lambda: DenseAutoencoder(4, hidden_layer_sizes=(16,), epochs=2, random_state=0),
+    "tied_sparse": lambda: DenseAutoencoder(
+        4, tied_weights=True, activity_regularization=1e-3, code_activation="relu", epochs=2, random_state=0
+    ),
+    "denoising": lambda: DenoisingAutoencoder(4, noise="masking", epochs=2, random_state=0),
+    "contractive": lambda: ContractiveAutoencoder(4, hidden_layer_sizes=(), epochs=2, random_state=0),
+    "conv": lambda: ConvAutoencoder(image_shape=(8, 8), filters=(4,), epochs=2, random_state=0),
+    "stack": lambda: StackedAutoencoder(
+        [("a", DenseAutoencoder(16, epochs=2)), ("b", DenseAutoencoder(4, epochs=2))], epochs=2, random_state=0
+    ),
+    "classifier": lambda: AutoencoderClassifier(DenseAutoencoder(8, epochs=2), epochs=2, random_state=0),
+    "early_stopping": lambda: DenseAutoencoder(4, epochs=3, early_stopping=True, tol=None, random_state=0),
+}
+
+
+@pytest.fixture
+def no_twins(monkeypatch):
+    """An empty set of kept twins for the test, and the previous one after it."""
+    monkeypatch.setattr(_training, "_twins", OrderedDict())
+    return _training._twins
+
+
+def fitted_outputs(make, X, y):
+    est = make().fit(X, y) if y is not None else make().fit(X)
+    outputs = est.predict_proba(X) if y is not None else est.transform(X)
+    return est, outputs, est.history_["loss"]
+
+
+@pytest.mark.parametrize("name", TWIN_CASES)
+def test_a_fit_through_a_twin_gives_the_fit_of_the_model_itself(name, small_digits, no_twins, monkeypatch):
+    X = small_digits[0][:200]
+    y = np.arange(len(X)) % 3 if name == "classifier" else None
+    make = TWIN_CASES[name]
+    first, first_out, first_loss = fitted_outputs(make, X, y)  # builds the twin and traces its step
+    assert len(no_twins) >= 1
+    twins = {id(twin) for twin in no_twins.values()}
+    second, second_out, second_loss = fitted_outputs(make, X, y)  # trains through the kept twin
+    assert {id(twin) for twin in no_twins.values()} == twins, "the second fit should reuse the twins"
+    assert second.model_.train_function is None, "the estimator's own model never traced a step"
+    assert id(second.model_) not in twins
+    monkeypatch.setattr(_training, "trained_twin", nullcontext)
+    alone, alone_out, alone_loss = fitted_outputs(make, X, y)
+    assert alone.model_.train_function is not None
+    assert_allclose(first_loss, alone_loss, rtol=1e-5)
+    assert_allclose(second_loss, alone_loss, rtol=1e-5)
+    assert_allclose(second_out, alone_out, rtol=1e-4, atol=1e-6)
+    # the twin's later training leaves a fitted estimator's model alone
+    before = second.transform(X) if y is None else second.predict_proba(X)
+    fitted_outputs(make, X[::-1].copy(), y)
+    assert_array_equal(second.transform(X) if y is None else second.predict_proba(X), before)
+
+
+def test_partial_fit_through_a_twin_continues_training(small_digits, no_twins):
+    X = small_digits[0]
+    ae = DenseAutoencoder(4, random_state=0)
+    for _ in range(3):
+        ae.partial_fit(X)
+    assert ae.model_.train_function is None and len(no_twins) == 1
+    assert int(ae.model_.optimizer.iterations) == 3 * int(np.ceil(len(X) / ae.batch_size))
+    assert ae.history_["loss"][2] < ae.history_["loss"][0]
+
+
+def my_loss(y_true, y_pred):
+    return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+
+class Recorder(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.trained = self.model
+
+
+def test_the_users_callbacks_and_functions_see_the_estimators_own_model(small_digits, no_twins):
+    X = small_digits[0]
+    recorder = Recorder()
+    ae = DenseAutoencoder(4, epochs=2, callbacks=[recorder]).fit(X)
+    assert recorder.trained is ae.model_
+    DenseAutoencoder(4, epochs=2, loss=my_loss).fit(X)
+    assert len(no_twins) == 0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # one epoch: the keys are the point
+def test_an_architecture_key_leaves_out_numbered_names_and_the_learning_rate(small_digits):
+    X = small_digits[0]
+    key = _training.architecture_key
+    a, b = (DenseAutoencoder(4, epochs=1, learning_rate=lr).fit(X).model_ for lr in (1e-3, 1e-2))
+    assert key(a) == key(b)
+    assert key(a) != key(DenseAutoencoder(5, epochs=1).fit(X).model_)
+    assert key(a) != key(DenseAutoencoder(4, epochs=1, activation="tanh").fit(X).model_)
+    assert key(a) != key(DenseAutoencoder(4, epochs=1, optimizer="sgd").fit(X).model_)
+    assert key(a) != key(DenseAutoencoder(4, epochs=1, loss="mse").fit(X).model_)
+    assert key(a) != key(ContractiveAutoencoder(4, epochs=1).fit(X).model_)
+    weak, strong = (ContractiveAutoencoder(4, hidden_layer_sizes=(), epochs=1, contractive_weight=w) for w in (0.1, 1))
+    assert key(weak.fit(X).model_) != key(strong.fit(X).model_)
