@@ -324,7 +324,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         """Seed Python, numpy and TensorFlow for a block; restore them after."""
         if self._random_state is None:
             return nullcontext()
-        return _scikeras.seeded(self._random_state)
+        return _training.seeded(self._random_state)
 
     def _get_compile_kwargs(self, loss):
         params = self.get_params()

@@ -2,14 +2,12 @@
 
 scikeras 0.13.0 is pinned and no longer maintained. skae's estimators do not
 subclass its wrapper: they own the scikit-learn contract, the training loop
-and pickling themselves. From scikeras they take two things:
-
-- routed parameters: ``optimizer__beta_1=0.95`` reaches the optimizer's
-  constructor, ``loss__<name>`` the loss's, ``compile__<name>``
-  ``Model.compile``, ``fit__<name>`` ``Model.fit`` and ``callbacks__<name>``
-  a callback class built at each fit (``route_params``, ``unflatten_params``);
-- a seeded block: Python, NumPy and TensorFlow seeded and TensorFlow's op
-  determinism on, all restored after (``tensorflow_random_state``).
+and pickling themselves, and seed their own fits (``skae._training.seeded``).
+From scikeras they take the routed parameters: ``optimizer__beta_1=0.95``
+reaches the optimizer's constructor, ``loss__<name>`` the loss's,
+``compile__<name>`` ``Model.compile``, ``fit__<name>`` ``Model.fit`` and
+``callbacks__<name>`` a callback class built at each fit (``route_params``,
+``unflatten_params``).
 
 Importing scikeras also replaces ``keras.Model.__reduce__`` process-wide;
 skae's pickling does not rely on it (see ``skae._persistence``).
@@ -25,7 +23,6 @@ from scikeras._utils import (
     try_to_convert_strings_to_classes,
     unflatten_params,
 )
-from scikeras.utils.random_state import tensorflow_random_state
 
 # Parameters named "<prefix>__<name>" are routed to the object or call the
 # prefix names.
@@ -83,23 +80,3 @@ def build_callbacks(params):
             )
         callbacks += built
     return callbacks
-
-
-_determinism_cached = False
-
-
-def seeded(seed):
-    """Python, NumPy and TensorFlow seeded with ``seed`` for a block; restored after."""
-    global _determinism_cached
-    if not _determinism_cached:
-        # tensorflow_random_state sets TF_DETERMINISTIC_OPS=1 and then asks
-        # whether op determinism was on, to restore it after. TensorFlow
-        # caches its first answer, so were that the first question it would
-        # read the variable, answer yes, and leave determinism on for good:
-        # every later unseeded fit would then fail on random ops. Asking
-        # first caches the true answer. (No public API asks this.)
-        from tensorflow.python.framework import config
-
-        config.is_op_determinism_enabled()
-        _determinism_cached = True
-    return tensorflow_random_state(seed)
