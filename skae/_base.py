@@ -320,11 +320,11 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         """The layers of ``model_`` that make up ``parts`` of the network."""
         return self._network.layers(self.model_, *parts)
 
-    def _seeded(self):
+    def _seeded(self, *, global_seed=False):
         """Seed Python, numpy and TensorFlow for a block; restore them after."""
         if self._random_state is None:
             return nullcontext()
-        return _training.seeded(self._random_state)
+        return _training.seeded(self._random_state, global_seed=global_seed)
 
     def _get_compile_kwargs(self, loss):
         params = self.get_params()
@@ -365,7 +365,8 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         if not trained_before and "compile__steps_per_execution" not in params:
             n_batches = -(-len(X) // self.batch_size)
             self.model_.steps_per_execution = _training.steps_per_execution(epochs, n_batches)
-        with self._seeded():  # the shuffle too: the same seed whatever TensorFlow's global seed is
+        # the shuffle too: skae's stream takes the seed, Keras's batching (a fit__ parameter) the global one
+        with self._seeded(global_seed=bool(fit_params)):
             history = _training.fit_model(
                 self.model_, X, y, batch_size=self.batch_size, epochs=epochs, initial_epoch=initial_epoch,
                 callbacks=callbacks, verbose=self.verbose, seed=self._random_state,

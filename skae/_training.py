@@ -91,7 +91,7 @@ class StopWhenConverged(keras.callbacks.Callback):
 
 
 @contextmanager
-def seeded(seed):
+def seeded(seed, *, global_seed=False):
     """Python's and NumPy's random states seeded with ``seed`` and
     TensorFlow's op determinism on, for a block; all restored after.
 
@@ -99,9 +99,11 @@ def seeded(seed):
     and the data stream's shuffle takes ``seed`` itself. TensorFlow's global
     seed would pair with that seed in the shuffle: if the user set one, it
     is unset for the block, so that the same ``seed`` gives the same model
-    whatever seeds the user set. It is not set otherwise: ``tf.random.set_seed``
-    clears TensorFlow's kernel caches, and the next call of a traced
-    training step then pays 0.25-0.5 s to instantiate it again.
+    whatever seeds the user set. It is set to ``seed`` only with
+    ``global_seed``, for Keras's own batching, whose shuffle takes no seed:
+    ``tf.random.set_seed`` clears TensorFlow's kernel caches, and the next
+    call of a traced training step then pays 0.25-0.5 s to instantiate it
+    again.
     """
     # No public API asks for TensorFlow's global seed or op determinism, or
     # turns the latter off.
@@ -109,19 +111,20 @@ def seeded(seed):
     from tensorflow.python.framework import config
 
     python_state, numpy_state = random.getstate(), np.random.get_state()
-    global_seed, determinism = context.global_seed(), config.is_op_determinism_enabled()
     random.seed(seed)
     np.random.seed(seed)
-    if global_seed is not None:
-        tf.random.set_seed(None)
+    users_seed, determinism = context.global_seed(), config.is_op_determinism_enabled()
+    block_seed = seed if global_seed else None
+    if users_seed != block_seed:
+        tf.random.set_seed(block_seed)
     config.enable_op_determinism()
     try:
         yield
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
-        if global_seed is not None:
-            tf.random.set_seed(global_seed)
+        if users_seed != block_seed:
+            tf.random.set_seed(users_seed)
         if not determinism:
             config.disable_op_determinism()
 

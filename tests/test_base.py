@@ -323,12 +323,21 @@ def test_random_state_is_self_contained(small_digits):
 
 
 def test_seeded_fit_leaves_global_random_state_alone(small_digits):
+    from tensorflow.python.eager import context
+
     X_train, _ = small_digits
     np.random.seed(123)
     expected = np.random.rand()
     np.random.seed(123)
     DenseAutoencoder(epochs=1, random_state=0).fit(X_train)
     assert np.random.rand() == expected
+    # TensorFlow's global seed is as the user left it: unset, or theirs
+    DenseAutoencoder(epochs=1, random_state=0, fit__shuffle=True).fit(X_train)
+    assert context.global_seed() is None
+    tf.random.set_seed(7)
+    DenseAutoencoder(epochs=1, random_state=0).fit(X_train)
+    assert context.global_seed() == 7
+    tf.random.set_seed(None)
 
 
 def test_pickle_round_trip_gives_identical_outputs(small_digits):
