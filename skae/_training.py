@@ -330,12 +330,12 @@ def _renamed(config, names):
 def _only_known_objects(config):
     """Whether every object in a serialised config is Keras's or skae's."""
     if isinstance(config, dict):
+        if config.get("class_name") == "__lambda__":
+            return False
         module = config.get("module")
         if isinstance(module, str) and "class_name" in config:
             builtin_function = module == "builtins" and config.get("registered_name") == "function"
             if not (builtin_function or module.split(".")[0] in ("keras", "skae")):
-                return False
-            if config["class_name"] == "__lambda__":
                 return False
         return all(_only_known_objects(value) for value in config.values())
     if isinstance(config, list):

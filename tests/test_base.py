@@ -635,5 +635,8 @@ def test_an_architecture_key_leaves_out_numbered_names_and_the_learning_rate(sma
     assert key(a) != key(DenseAutoencoder(4, epochs=1, optimizer="sgd").fit(X).model_)
     assert key(a) != key(DenseAutoencoder(4, epochs=1, loss="mse").fit(X).model_)
     assert key(a) != key(ContractiveAutoencoder(4, epochs=1).fit(X).model_)
+    lambda_loss = DenseAutoencoder(4, epochs=1).fit(X).model_
+    lambda_loss.compile(optimizer="adam", loss=lambda y_true, y_pred: keras.ops.mean((y_true - y_pred) ** 2))
+    assert key(lambda_loss) is None
     weak, strong = (ContractiveAutoencoder(4, hidden_layer_sizes=(), epochs=1, contractive_weight=w) for w in (0.1, 1))
     assert key(weak.fit(X).model_) != key(strong.fit(X).model_)
