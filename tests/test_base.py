@@ -3,6 +3,7 @@
 Exercised through DenseAutoencoder, the simplest family.
 """
 
+import json
 import pickle
 import warnings
 from collections import OrderedDict
@@ -640,3 +641,31 @@ def test_an_architecture_key_leaves_out_numbered_names_and_the_learning_rate(sma
     assert key(lambda_loss) is None
     weak, strong = (ContractiveAutoencoder(4, hidden_layer_sizes=(), epochs=1, contractive_weight=w) for w in (0.1, 1))
     assert key(weak.fit(X).model_) != key(strong.fit(X).model_)
+
+
+def test_fits_in_threads_each_take_a_twin_or_their_own(small_digits, no_twins):
+    """Fits of one architecture in two threads at once: one takes the kept
+    twin, the other makes its own, and each estimator keeps what it trained.
+    (Unseeded: a seeded fit seeds Python's random state, which threads share.)"""
+    from joblib import Parallel, delayed
+
+    X = small_digits[0]
+    untrained = DenseAutoencoder(4, epochs=1).fit(X[:1]).score(X)
+    fitted = Parallel(n_jobs=2, backend="threading")(
+        delayed(DenseAutoencoder(4, epochs=5).fit)(X) for _ in range(4)
+    )
+    assert len({id(est.model_) for est in fitted}) == 4 and len(no_twins) == 1
+    for est in fitted:
+        assert est.model_.train_function is None and len(est.history_["loss"]) == 5
+        assert est.score(X) > untrained
+        assert_allclose(est.predict(X), est.model_(X, training=False).numpy(), atol=1e-5)
+
+
+def test_the_least_recently_used_twin_is_dropped(small_digits, no_twins, monkeypatch):
+    monkeypatch.setattr(_training, "KEPT_TWINS", 2)
+    X = small_digits[0]
+    for k in (2, 3, 4, 2):
+        DenseAutoencoder(k, hidden_layer_sizes=(), epochs=1).fit(X)
+    widths = [json.loads(key)[0]["config"]["layers"][-1]["config"]["units"] for key in no_twins]
+    code_widths = [json.loads(key)[0]["config"]["layers"][1]["config"]["units"] for key in no_twins]
+    assert len(no_twins) == 2 and widths == [64, 64] and code_widths == [4, 2]
