@@ -67,7 +67,7 @@ def model_from_bytes(data):
     Refused with a ValueError, before Keras reads it, when its configuration
     names a Lambda layer or a class from outside Keras and skae.
     """
-    _check_config(_read_config(data))
+    check_config(_read_config(data))
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.keras")
         with open(path, "wb") as file:
@@ -89,7 +89,7 @@ def _read_config(data):
         raise ValueError(f"The model is not a readable .keras file: {error}") from None
 
 
-def _check_config(config):
+def check_config(config):
     """Refuse a serialised Keras object that would run code skae did not write."""
     skae_names = _custom_objects()
     for entry in _class_entries(config):
@@ -377,7 +377,7 @@ class _Decoder:
             items = {self.decode(k): self.decode(v) for k, v in payload}
             return defaultdict(list, items) if tag == "__defaultdict_list__" else items
         if tag == "__keras_object__":
-            _check_config(payload)
+            check_config(payload)
             return keras.saving.deserialize_keras_object(payload, safe_mode=True)
         if tag == "__keras_class__":
             module, name = payload

@@ -18,6 +18,8 @@ import numpy as np
 import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 
+from ._persistence import check_config
+
 # Keras pays a fixed Python cost per training step; running up to 16 steps per
 # call makes small networks on CPU 1.5-2x faster to train (benchmarks/run.py).
 # But Keras traces its multi-step loop twice, about 0.1 s more than one step:
@@ -236,8 +238,8 @@ def trained_twin(model):
     """The model to call ``fit`` on in place of ``model``: its twin when one
     can be had, with ``model``'s values; they are copied back to ``model``
     when the block ends without error, and not otherwise."""
-    key = architecture_key(model)
-    twin = _take_twin(key, model) if key is not None else None
+    key, config = _key_and_config(model)
+    twin = _take_twin(key, config, model) if key is not None else None
     if twin is None:
         yield model
         return
@@ -252,12 +254,12 @@ def trained_twin(model):
                 _twins.popitem(last=False)
 
 
-def _take_twin(key, model):
+def _take_twin(key, config, model):
     with _twins_lock:
         twin = _twins.pop(key, None)  # taken: no other fit can use it meanwhile
     if twin is None:
         try:
-            twin = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+            twin = keras.saving.deserialize_keras_object(config)
             twin.steps_per_execution = model.steps_per_execution
             twin.optimizer.build(twin.trainable_variables)
         except Exception:  # a model Keras cannot rebuild from its config trains itself
@@ -287,25 +289,30 @@ def architecture_key(model):
     arguments) with the names Keras numbers (``dense_3``, ``adam_2``)
     replaced by their order of appearance, and the steps per call. A float
     learning rate is left out: the step reads it from a variable. A config
-    holding a class of the user's own, or a lambda, is not trusted to say
-    all it does, and gives None. (A function is serialised by its name
-    alone: the caller leaves out models built with the user's functions.)
+    that skae would refuse to load (a lambda, a class from outside Keras and
+    skae) is not trusted to say all it does, and gives None. (A function is
+    serialised by its name alone: the caller leaves out models built with
+    the user's functions.)
     """
+    return _key_and_config(model)[0]
+
+
+def _key_and_config(model):
+    """``architecture_key(model)`` and the serialised model a twin is built from."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns of a lambda it serialises
             config = keras.saving.serialize_keras_object(model)
-    except Exception:  # not serialisable: trains itself
-        return None
+        check_config(config)
+    except Exception:  # not serialisable, or holding code skae does not know: trains itself
+        return None, None
     names = {}
     _collect_names(config, names)
-    config = _renamed(config, names)
-    optimizer = config.get("compile_config", {}).get("optimizer", {}).get("config", {})
+    renamed = _renamed(config, names)
+    optimizer = renamed.get("compile_config", {}).get("optimizer", {}).get("config", {})
     if isinstance(optimizer.get("learning_rate"), float):
         del optimizer["learning_rate"]
-    if not _only_known_objects(config):
-        return None
-    return json.dumps([config, model.steps_per_execution], sort_keys=True)
+    return json.dumps([renamed, model.steps_per_execution], sort_keys=True), config
 
 
 def _collect_names(config, names):
@@ -325,22 +332,6 @@ def _renamed(config, names):
     if isinstance(config, (list, tuple)):
         return [_renamed(item, names) for item in config]
     return names.get(config, config) if isinstance(config, str) else config
-
-
-def _only_known_objects(config):
-    """Whether every object in a serialised config is Keras's or skae's."""
-    if isinstance(config, dict):
-        if config.get("class_name") == "__lambda__":
-            return False
-        module = config.get("module")
-        if isinstance(module, str) and "class_name" in config:
-            builtin_function = module == "builtins" and config.get("registered_name") == "function"
-            if not (builtin_function or module.split(".")[0] in ("keras", "skae")):
-                return False
-        return all(_only_known_objects(value) for value in config.values())
-    if isinstance(config, list):
-        return all(_only_known_objects(item) for item in config)
-    return True
 
 
 # A loss this many times its lowest value has diverged, though still finite.
