@@ -8,9 +8,10 @@ import keras
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import KerasEstimator, Network, as_float32, chain
+from ._chunks import ChunkedRows
 from ._inference import compile_forward
 from ._training import warn_caller
 
@@ -38,14 +39,33 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         return self.n_components_
 
     def _validate_fit_data(self, X, y, *, reset):
-        X = self._validate_X(X, reset=reset)
+        if isinstance(X, (np.memmap, ChunkedRows)):
+            X = self._validate_rows_on_disk(X, reset=reset)
+        else:
+            X = self._validate_X(X, reset=reset)
         return X, X  # the target is the input
+
+    def _validate_rows_on_disk(self, X, *, reset):
+        """A memmap, checked a chunk at a time, as rows that training reads
+        a chunk at a time (``skae._chunks``)."""
+        if self.early_stopping:
+            raise ValueError(
+                "early_stopping=True holds out a random part of X in memory: fit X in memory, or fit the memmap "
+                "with early_stopping=False (tol stops on the training loss)."
+            )
+        if self._keras_fit_params():
+            raise ValueError("fit__ parameters ask Keras to batch X in memory; a memmap is read a chunk at a time.")
+        rows = X if isinstance(X, ChunkedRows) else ChunkedRows.checked(X)
+        validate_data(self, rows[:1], reset=reset, allow_nd=self._accepts_images)  # the width, as for an array
+        return self._in_network_layout(rows, reset=reset)
 
     # -- one layout path: fit's X in, the network's layout inside, fit's X out --
 
     def _validate_X(self, X, *, reset):
         """Validated X, float32, in the layout of the network's input."""
-        X = super()._validate_X(X, reset=reset)
+        return self._in_network_layout(super()._validate_X(X, reset=reset), reset=reset)
+
+    def _in_network_layout(self, X, *, reset):
         if reset:
             self.sample_shape_ = X.shape[1:]
             self._resolve_network_shape(self.sample_shape_)
@@ -204,7 +224,10 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         return self.sample_shape_ if len(self.sample_shape_) > 1 else None
 
     def _encode(self, X):
-        """Codes of network-layout X, in the encoder's output layout (feature maps stay images)."""
+        """Codes of network-layout X, in the encoder's output layout (feature
+        maps stay images); of rows on disk, computed a chunk at a time."""
+        if isinstance(X, ChunkedRows):
+            return np.concatenate([self._forward["encoder"](chunk) for chunk in X.chunks()])
         return self._forward["encoder"](X)
 
     # -- inference -------------------------------------------------------------

@@ -338,6 +338,10 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
     def _n_epochs(self, X, y):
         return _training.auto_epochs(len(X)) if self.epochs == "auto" else self.epochs
 
+    def _keras_fit_params(self):
+        """The ``fit__`` parameters for Keras's ``fit`` (callbacks aside)."""
+        return {k: v for k, v in _scikeras.routed(self.get_params(), "fit").items() if not k.startswith("callbacks")}
+
     def _train(self, X, y, *, epochs, initial_epoch, warm):
         trained_before = self._epochs_trained > 0
         if epochs == 0 or initial_epoch == 0 or not warm or not hasattr(self, "history_"):
@@ -361,7 +365,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
                 _training.StopWhenConverged("val_loss" if self.early_stopping else "loss", self.tol or 0.0,
                                             self.n_iter_no_change, restore_best=self.early_stopping)
             )  # fmt: skip
-        fit_params = {k: v for k, v in _scikeras.routed(params, "fit").items() if not k.startswith("callbacks")}
+        fit_params = self._keras_fit_params()
         if not trained_before and "compile__steps_per_execution" not in params:
             n_batches = -(-len(X) // self.batch_size)
             self.model_.steps_per_execution = _training.steps_per_execution(epochs, n_batches)
