@@ -113,10 +113,9 @@ class ChunkedRows:
             while True:
                 order = random.permutation(n_chunks) if shuffle else None
                 for chunk in self.chunks(order, multiple_of=batch_size):
-                    if shuffle:
-                        chunk = chunk[random.permutation(len(chunk))]
+                    rows = random.permutation(len(chunk)) if shuffle else np.arange(len(chunk))
                     for start in range(0, len(chunk), batch_size):
-                        yield chunk[start : start + batch_size]
+                        yield chunk[rows[start : start + batch_size]]
                 if not endless:
                     return
 

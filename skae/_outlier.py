@@ -120,7 +120,7 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
     >>> from sklearn.datasets import load_digits
     >>> from skae import AutoencoderOutlierDetector, DenseAutoencoder
     >>> X, y = load_digits(return_X_y=True)
-    >>> detector = AutoencoderOutlierDetector(DenseAutoencoder(16, epochs=20, random_state=0))
+    >>> detector = AutoencoderOutlierDetector(DenseAutoencoder(16, epochs=20), random_state=0)
     >>> detector.fit(X[y != 0] / 16).predict(X[:3] / 16)  # a 0, a 1 and a 2
     array([-1,  1,  1])
     """
