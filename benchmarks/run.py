@@ -53,6 +53,11 @@
     estimator (TensorFlow's import), to a first fit of 2 epochs on digits
     and to its first transform; beside `import tensorflow` alone and PCA's
     whole path.
+(j) chunked: a fit of one epoch from a 2 GB float32 numpy.memmap (28 x 28
+    digits, made on the fly in a temporary folder and deleted after), read a
+    chunk at a time, against a fit of the same rows in memory, each in a
+    fresh process: peak resident memory over the memory before the fit, and
+    samples per second.
 
 The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
 shifted at random: no download.
@@ -854,6 +859,42 @@ def bench_peak_rss(n_rows):
           f"over the start", flush=True)  # fmt: skip
 
 
+def chunked_worker(where, path, n_rows):
+    """One epoch of DenseAutoencoder(32, batch_size=256) on the memmap at
+    ``path`` ("disk") or on its rows read into memory first ("memory");
+    print the seconds and the peak RSS over the RSS before, in MB."""
+    import resource
+
+    X = np.memmap(path, np.float32, "r", shape=(n_rows, 784))
+    make = lambda: DenseAutoencoder(32, batch_size=256, epochs=1, tol=None, random_state=0)  # noqa: E731
+    make().fit(mnist_like(2_048))  # TensorFlow warmed, the architecture traced
+    before = rss_mb()
+    start = time.perf_counter()
+    make().fit(X if where == "disk" else np.array(X))
+    seconds = time.perf_counter() - start
+    print(f"{seconds:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before:.1f}")
+
+
+def bench_chunked(gigabytes):
+    import tempfile
+
+    n_rows = int(gigabytes * 2**30 / (784 * 4))
+    print(f"data larger than memory: one epoch of DenseAutoencoder(32, batch_size=256) on {n_rows} x 784 float32 "
+          f"({gigabytes:g} GB), each in a fresh process:")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "X.dat")
+        base = mnist_like(20_000)
+        with open(path, "wb") as file:
+            for start in range(0, n_rows, len(base)):
+                file.write(base[: n_rows - start].tobytes())
+        for where, label in [("disk", "from the memmap, a chunk at a time"), ("memory", "the same rows in memory")]:
+            run = subprocess.run([sys.executable, __file__, "--chunked-worker", where, path, str(n_rows)],
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+            seconds, grown = map(float, run.stdout.split()[-2:])
+            print(f"  {label:<36} {seconds:6.1f} s, {n_rows / seconds:7.0f} samples/s, peak RSS {grown:6.0f} MB "
+                  f"over the start ({grown / (n_rows * 784 * 4 / 2**20):.2f} times the data)", flush=True)  # fmt: skip
+
+
 def rss_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
@@ -892,10 +933,13 @@ def main():
         return rss_worker(sys.argv[2], int(sys.argv[3]))
     if sys.argv[1:2] == ["--peak-rss-worker"]:
         return peak_rss_worker(int(sys.argv[2]))
+    if sys.argv[1:2] == ["--chunked-worker"]:
+        return chunked_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
     parts = (
-        "quality stopping anomaly fit fixed transform contractive conv stacked pretraining memory search startup"
+        "quality stopping anomaly fit fixed transform contractive conv stacked pretraining memory search startup "
+        "chunked"
     ).split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
@@ -934,6 +978,8 @@ def main():
         bench_search(n_C=2 if quick else 4)
     if "startup" in only:
         bench_startup(repeat=1 if quick else 3)
+    if "chunked" in only:
+        bench_chunked(gigabytes=0.25 if quick else 2)
 
 
 if __name__ == "__main__":

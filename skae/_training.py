@@ -147,9 +147,11 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
     when op determinism is on (a seeded fit), and logs an ``E0000 ...
     NodeDef mentions attribute use_unbounded_threadpool`` line each time.
 
-    tf.data's autotuning is off: this stream has nothing for it to tune,
-    and freeing an iterator waits for its tuning thread to wake, which held
-    the end of one fit in three by 0.3-1.4 s (784 features, 4,000 rows).
+    tf.data's autotuning and graph rewrites are off: this stream has
+    nothing for them to tune or rewrite. Freeing an iterator waited for the
+    tuning thread to wake, which held the end of one fit in three by
+    0.3-1.4 s (784 features, 4,000 rows); the rewrites serialise the
+    stream's graph, X included, and kept two more copies of X for the fit.
 
     X read from disk a chunk at a time (``skae._chunks.ChunkedRows``, its
     own target) streams itself.
@@ -157,11 +159,8 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
     if hasattr(X, "stream"):
         return X.stream(batch_size, seed, shuffle=shuffle, endless=endless)
 
-    def tensor(a):
-        return tf.convert_to_tensor(a, dtype=keras.backend.floatx() if a.dtype.kind == "f" else None)
-
-    X_t = tensor(X)
-    data = (X_t, X_t if y is X else tensor(y))
+    X_t = as_tensor(X)
+    data = (X_t, X_t if y is X else as_tensor(y))
     rows = tf.data.Dataset.range(len(X))
     if shuffle:
         rows = rows.shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
@@ -172,6 +171,35 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
 
 STREAM_OPTIONS = tf.data.Options()
 STREAM_OPTIONS.autotune.enabled = False
+STREAM_OPTIONS.experimental_optimization.apply_default_optimizations = False
+
+# EIGEN_MAX_ALIGN_BYTES: the alignment TensorFlow's CPU kernels assume, and
+# check by aborting the process.
+TENSOR_ALIGNMENT = 64
+
+
+def as_tensor(a):
+    """``a`` as a tensor, floats as Keras's float type, with one copy of
+    ``a`` at most: ``tf.convert_to_tensor`` kept two (of a 383 MB array).
+
+    A float32 array is handed to TensorFlow through DLPack, which shares its
+    memory: ``a`` itself when it is C-contiguous, writeable (DLPack exports
+    no read-only arrays) and aligned as TensorFlow needs, else a copy that is.
+    """
+    dtype = np.dtype(keras.backend.floatx()) if a.dtype.kind == "f" else a.dtype
+    if dtype != np.float32:
+        return tf.convert_to_tensor(a, dtype=dtype)
+    if not (a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable and _aligned(a)):
+        buffer = np.empty(a.size * dtype.itemsize + TENSOR_ALIGNMENT, np.uint8)
+        start = -buffer.ctypes.data % TENSOR_ALIGNMENT
+        copy = buffer[start : start + a.size * dtype.itemsize].view(dtype).reshape(a.shape)
+        copy[...] = a
+        a = copy
+    return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
+
+
+def _aligned(a):
+    return a.ctypes.data % TENSOR_ALIGNMENT == 0
 
 
 @tf.autograph.experimental.do_not_convert  # no control flow to convert, no source to parse
