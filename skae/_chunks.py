@@ -8,7 +8,6 @@ array wherever a fit reads its X.
 
 import math
 import mmap
-import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -148,12 +147,12 @@ def _as_target(batch):
 
 def _file_offset(X):
     """Where X's first row lies in its file, when its rows lie there in one
-    contiguous run of its own dtype; else None (read through the mapping)."""
+    contiguous run of its own dtype and the file holds what X holds; else
+    None (read through the mapping). A copy-on-write memmap (mode "c") may
+    hold changes its file does not."""
     source = getattr(X, "_mmap", None)
-    if getattr(X, "filename", None) is None or not isinstance(source, mmap.mmap) or not X.flags.c_contiguous:
+    if X.filename is None or X.mode == "c" or not isinstance(source, mmap.mmap) or not X.flags.c_contiguous:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        base = np.frombuffer(source, np.uint8).ctypes.data
+    base = np.frombuffer(source, np.uint8).ctypes.data
     mapped_from = X.offset - X.offset % mmap.ALLOCATIONGRANULARITY
     return mapped_from + X.ctypes.data - base

@@ -77,6 +77,10 @@ def test_rows_are_read_from_where_the_memmap_starts(tmp_path, small_chunks):
         np.testing.assert_array_equal(np.concatenate(list(rows.chunks())), np.asarray(view, dtype=np.float32))
     assert _chunks._file_offset(with_offset[101:]) == 24 + 101 * 7 * 8  # read from the file
     assert _chunks._file_offset(with_offset[:, ::2]) is None  # rows not contiguous: read through the mapping
+    changed = np.memmap(with_offset.filename, np.float64, "c", offset=24, shape=X.shape)
+    changed[0, 0] = -1.0  # a change the file does not hold
+    assert _chunks._file_offset(changed) is None
+    assert ChunkedRows(changed, (7,), 0, 1)[0:1][0, 0] == -1.0
 
 
 def test_bad_memmaps_are_refused_before_training(tmp_path, small_chunks, small_digits):

@@ -65,3 +65,14 @@ def test_incremental_trains_one_epoch_per_block(client, small_digits):
     assert len(fitted.history_["loss"]) == blocks.numblocks[0] == 3
     assert fitted.transform(X_test).shape == (len(X_test), 4)
 
+
+
+def test_skae_imports_no_part_of_dask():
+    import json
+    import subprocess
+    import sys
+
+    code = "import json, sys; from skae import DenseAutoencoder; print(json.dumps(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    packages = {name.split(".")[0] for name in json.loads(run.stdout.splitlines()[-1])}
+    assert "tensorflow" in packages and not {"dask", "distributed", "dask_ml"} & packages
