@@ -10,7 +10,6 @@ import math
 import mmap
 
 import numpy as np
-import tensorflow as tf
 
 from ._base import as_float32
 
@@ -103,7 +102,7 @@ class ChunkedRows:
         all rows). Chunks are whole batches, so an epoch has as many batches
         as in memory.
         """
-        from ._training import STREAM_OPTIONS
+        from ._training import generated_stream
 
         random = np.random.RandomState(seed)
         n_chunks = -(-len(self) // self.chunk_rows(batch_size))
@@ -114,15 +113,12 @@ class ChunkedRows:
                 for chunk in self.chunks(order, multiple_of=batch_size):
                     rows = random.permutation(len(chunk)) if shuffle else np.arange(len(chunk))
                     for start in range(0, len(chunk), batch_size):
-                        yield chunk[rows[start : start + batch_size]]
+                        batch = chunk[rows[start : start + batch_size]]
+                        yield batch, batch
                 if not endless:
                     return
 
-        spec = tf.TensorSpec((None, *self.sample_shape), tf.float32)
-        batches = tf.data.Dataset.from_generator(passes, output_signature=spec)
-        if not endless:  # else Keras, not told how many batches a pass has, warns that it "ran out of data"
-            batches = batches.apply(tf.data.experimental.assert_cardinality(-(-len(self) // batch_size)))
-        return batches.map(_as_target).prefetch(2).with_options(STREAM_OPTIONS)
+        return generated_stream(passes, self, self, -(-len(self) // batch_size), endless=endless)
 
     def _read(self, start, stop):
         rows = as_float32(self._raw_rows(start, stop))
@@ -138,11 +134,6 @@ class ChunkedRows:
             file.seek(self._file_offset + start * items * X.itemsize)
             raw = np.fromfile(file, X.dtype, (stop - start) * items)
         return raw.reshape((stop - start, *X.shape[1:]))
-
-
-@tf.autograph.experimental.do_not_convert  # nothing to convert
-def _as_target(batch):
-    return batch, batch
 
 
 def _file_offset(X):

@@ -153,11 +153,28 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
     0.3-1.4 s (784 features, 4,000 rows); the rewrites serialise the
     stream's graph, X included, and kept two more copies of X for the fit.
 
-    X read from disk a chunk at a time (``skae._chunks.ChunkedRows``, its
-    own target) streams itself.
+    But TensorFlow serialises a stream's graph anyway when op determinism
+    is on (a seeded fit), and X with it: an X of more than TENSOR_BYTES
+    stays a numpy array, and Python feeds its batches (about 20 us a
+    batch). X read from disk a chunk at a time
+    (``skae._chunks.ChunkedRows``, its own target) streams itself.
     """
     if hasattr(X, "stream"):
         return X.stream(batch_size, seed, shuffle=shuffle, endless=endless)
+    if X.nbytes > TENSOR_BYTES:
+        random = np.random.RandomState(seed)
+
+        def passes():
+            while True:
+                order = random.permutation(len(X)) if shuffle else np.arange(len(X))
+                for start in range(0, len(X), batch_size):
+                    rows = order[start : start + batch_size]
+                    x = X[rows]
+                    yield x, x if y is X else y[rows]
+                if not endless:
+                    return
+
+        return generated_stream(passes, X, X if y is X else y, -(-len(X) // batch_size), endless=endless)
 
     X_t = as_tensor(X)
     data = (X_t, X_t if y is X else as_tensor(y))
@@ -167,6 +184,25 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
     rows = rows.batch(batch_size)
     stream = tf.data.Dataset.zip(rows.repeat() if endless else rows, tf.data.Dataset.from_tensors(data).repeat())
     return stream.map(_gather).prefetch(2).with_options(STREAM_OPTIONS)
+
+
+# Bytes of X above which it is fed from numpy rather than held by the stream.
+TENSOR_BYTES = 64 * 2**20
+
+
+def generated_stream(passes, X, y, n_batches, *, endless):
+    """The ``(x, y)`` batches that the generator function ``passes`` yields,
+    of X's and y's dtypes (floats as Keras's), as a tf.data stream of
+    ``n_batches`` a pass, or ``endless``."""
+
+    def spec(a):
+        dtype = keras.backend.floatx() if a.dtype.kind == "f" else a.dtype
+        return tf.TensorSpec((None, *a.shape[1:]), dtype)
+
+    stream = tf.data.Dataset.from_generator(passes, output_signature=(spec(X), spec(y)))
+    if not endless:  # else Keras, not told how many batches a pass has, warns that it "ran out of data"
+        stream = stream.apply(tf.data.experimental.assert_cardinality(n_batches))
+    return stream.prefetch(2).with_options(STREAM_OPTIONS)
 
 
 STREAM_OPTIONS = tf.data.Options()
