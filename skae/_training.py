@@ -155,9 +155,9 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
 
     But TensorFlow serialises a stream's graph anyway when op determinism
     is on (a seeded fit), and X with it: an X of more than TENSOR_BYTES
-    stays a numpy array, and Python feeds its batches (about 20 us a
-    batch). X read from disk a chunk at a time
-    (``skae._chunks.ChunkedRows``, its own target) streams itself.
+    stays a numpy array, and a Python generator feeds its batches. X read
+    from disk a chunk at a time (``skae._chunks.ChunkedRows``, its own
+    target) streams itself.
     """
     if hasattr(X, "stream"):
         return X.stream(batch_size, seed, shuffle=shuffle, endless=endless)
