@@ -704,7 +704,7 @@ def without_twins():
 
 @contextmanager
 def stream_autotuning():
-    """tf.data's autotuning on in skae's stream, as before it was turned off."""
+    """tf.data's autotuning and default rewrites on in skae's stream, as before they were turned off."""
     import tensorflow as tf
 
     from skae import _training
@@ -782,7 +782,7 @@ def bench_fixed(quick):
         ("a first fit of the architecture", {}, False, nullcontext()),
         ("a second fit (twin kept)", {}, True, nullcontext()),
         ("a second fit, twins off", {}, None, nullcontext()),
-        ("tf.data autotuning on (as before)", {}, True, stream_autotuning()),
+        ("tf.data tuning, rewrites on (before)", {}, True, stream_autotuning()),
         ("jit_compile=True, first fit", {"compile__jit_compile": True}, False, nullcontext()),
         ("jit_compile=True, second fit", {"compile__jit_compile": True}, True, nullcontext()),
         ("Adam as one fused kernel, twins off", {"optimizer": FusedAdam}, None, nullcontext()),

@@ -87,12 +87,11 @@ class ChunkedRows:
         per_row = 4 * math.prod(self.sample_shape)
         return max(multiple_of, CHUNK_BYTES // per_row // multiple_of * multiple_of)
 
-    def chunks(self, order=None, multiple_of=1):
-        """The chunks in ``order`` (chunk numbers; all in turn by default)."""
-        size = self.chunk_rows(multiple_of)
-        starts = range(0, len(self), size)
-        for i in range(len(starts)) if order is None else order:
-            yield self._read(starts[i], starts[i] + size)
+    def chunks(self):
+        """The chunks, in turn."""
+        size = self.chunk_rows()
+        for start in range(0, len(self), size):
+            yield self._read(start, start + size)
 
     def stream(self, batch_size, seed=None, *, shuffle=True, endless=False):
         """The rows as a tf.data stream of ``(batch, batch)``, as
@@ -102,22 +101,16 @@ class ChunkedRows:
         all rows). Chunks are whole batches, so an epoch has as many batches
         as in memory.
         """
-        from ._training import generated_stream
+        from ._training import generated_stream, shuffled_passes
 
-        random = np.random.RandomState(seed)
-        n_chunks = -(-len(self) // self.chunk_rows(batch_size))
+        size = self.chunk_rows(batch_size)
 
-        def passes():
-            while True:
-                order = random.permutation(n_chunks) if shuffle else None
-                for chunk in self.chunks(order, multiple_of=batch_size):
-                    rows = random.permutation(len(chunk)) if shuffle else np.arange(len(chunk))
-                    for start in range(0, len(chunk), batch_size):
-                        batch = chunk[rows[start : start + batch_size]]
-                        yield batch, batch
-                if not endless:
-                    return
+        def chunk(i):
+            rows = self._read(i * size, (i + 1) * size)
+            return rows, rows
 
+        n_chunks = -(-len(self) // size)
+        passes = shuffled_passes(chunk, n_chunks, batch_size, seed, shuffle=shuffle, endless=endless)
         return generated_stream(passes, self, self, -(-len(self) // batch_size), endless=endless)
 
     def _read(self, start, stop):

@@ -162,19 +162,8 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
     if hasattr(X, "stream"):
         return X.stream(batch_size, seed, shuffle=shuffle, endless=endless)
     if X.nbytes > TENSOR_BYTES:
-        random = np.random.RandomState(seed)
-
-        def passes():
-            while True:
-                order = random.permutation(len(X)) if shuffle else np.arange(len(X))
-                for start in range(0, len(X), batch_size):
-                    rows = order[start : start + batch_size]
-                    x = X[rows]
-                    yield x, x if y is X else y[rows]
-                if not endless:
-                    return
-
-        return generated_stream(passes, X, X if y is X else y, -(-len(X) // batch_size), endless=endless)
+        passes = shuffled_passes(lambda i: (X, y), 1, batch_size, seed, shuffle=shuffle, endless=endless)
+        return generated_stream(passes, X, y, -(-len(X) // batch_size), endless=endless)
 
     X_t = as_tensor(X)
     data = (X_t, X_t if y is X else as_tensor(y))
@@ -188,6 +177,28 @@ def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):
 
 # Bytes of X above which it is fed from numpy rather than held by the stream.
 TENSOR_BYTES = 64 * 2**20
+
+
+def shuffled_passes(chunk, n_chunks, batch_size, seed, *, shuffle, endless):
+    """A generator function of ``(x, y)`` batches: each pass takes the
+    chunks ``chunk(i)`` (an ``(X, y)`` pair, y possibly X itself) in a new
+    order and the rows of each in a new order (with ``shuffle``), one pass
+    or ``endless`` ones."""
+    random = np.random.RandomState(seed)
+
+    def passes():
+        while True:
+            for i in random.permutation(n_chunks) if shuffle and n_chunks > 1 else range(n_chunks):
+                X, y = chunk(i)
+                order = random.permutation(len(X)) if shuffle else np.arange(len(X))
+                for start in range(0, len(X), batch_size):
+                    rows = order[start : start + batch_size]
+                    x = X[rows]
+                    yield x, x if y is X else y[rows]
+            if not endless:
+                return
+
+    return passes
 
 
 def generated_stream(passes, X, y, n_batches, *, endless):
