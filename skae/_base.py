@@ -15,13 +15,14 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
+import tensorflow as tf
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from . import _persistence, _scikeras, _training
+from . import _distribute, _persistence, _scikeras, _training
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(f"skae runs on Keras's TensorFlow backend. Received: KERAS_BACKEND={keras.backend.backend()!r}")
@@ -126,6 +127,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "distribute_strategy": [tf.distribute.Strategy, _distribute.StrategyRecipe, None],
     }
 
     def __init__(
@@ -144,6 +146,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         verbose=0,
         random_state=None,
         warm_start=False,
+        distribute_strategy=None,
         **routed_params,
     ):
         self.epochs = epochs
@@ -159,6 +162,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         self.verbose = verbose
         self.random_state = random_state
         self.warm_start = warm_start
+        self.distribute_strategy = distribute_strategy
         _check_routed(type(self), routed_params)
         vars(self).update(routed_params)
 
@@ -232,18 +236,25 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         keep = (partial or self.warm_start) and self.__sklearn_is_fitted__()
         if not keep:  # the names are read when the network is built, not on each partial_fit
             self._check_keras_names()
+        strategy = self._strategy()
+        # a kept model built under another strategy (or none: a loaded one) is moved to this one
+        move = keep and _distribute.built_under(self.model_) is not strategy
         before = self._fitted_state(trained=keep)
         try:
             if not keep:
                 self._forget()
             X, y = self._validate_fit_data(X, y, reset=not keep)
-            if not keep:
-                self._random_state = self._draw_seed()
-                self._build(X, train=train)
-            if partial:
-                self._train(X, y, epochs=1, initial_epoch=self._epochs_trained, warm=True)
-            else:
-                self._train(X, y, epochs=self._n_epochs(X, y) if train else 0, initial_epoch=0, warm=keep)
+            with strategy.scope() if strategy is not None else nullcontext():
+                if not keep:
+                    self._random_state = self._draw_seed()
+                    self._build(X, train=train)
+                elif move:
+                    self.model_ = _training.rebuilt(self.model_)
+                    self._relink()
+                if partial:
+                    self._train(X, y, epochs=1, initial_epoch=self._epochs_trained, warm=True)
+                else:
+                    self._train(X, y, epochs=self._n_epochs(X, y) if train else 0, initial_epoch=0, warm=keep)
             self._refresh_inference()
         except BaseException:
             self._restore(before)
@@ -251,6 +262,24 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         if train:
             self._check_trained(X)
         return X
+
+    def _strategy(self):
+        """The strategy to train under (None for none), refused with what it cannot go with."""
+        if self.distribute_strategy is None:
+            return None
+        kind = _distribute.recipe(self.distribute_strategy).kind  # refuses a strategy skae does not train with
+        steps = self.get_params().get("compile__steps_per_execution", 1)
+        if steps != 1:
+            raise ValueError(
+                f"compile__steps_per_execution={steps} cannot go with a distribute_strategy: Keras's loop of several "
+                "steps per call fails under a tf.distribute strategy (keras-team/keras#19246). Leave it out."
+            )
+        if kind == "MultiWorkerMirroredStrategy" and self.random_state is None:
+            raise ValueError(
+                "A MultiWorkerMirroredStrategy needs random_state set, the same on every worker: each worker "
+                "shuffles all of X in the same order and trains on its share of each batch."
+            )
+        return _distribute.live(self.distribute_strategy)
 
     def _check_trained(self, X):
         """Warn of a fit that ran but learned nothing useful; a family says how to tell."""
@@ -313,6 +342,12 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         part = clone(estimator)
         if self._random_state is not None and part.random_state is None:
             part.set_params(random_state=self._random_state + seed_offset)
+        if _distribute.recipe(part.distribute_strategy) not in (None, _distribute.recipe(self.distribute_strategy)):
+            raise ValueError(
+                f"{type(self).__name__}'s parts train under its distribute_strategy: set it on the "
+                f"{type(self).__name__}, and leave the part's {type(estimator).__name__} at None."
+            )
+        part.set_params(distribute_strategy=self.distribute_strategy)  # the same strategy, not clone's copy
         part._validate_params()
         return part, part._fit(X, None, partial=False, train=train)
 
@@ -329,7 +364,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
     def _get_compile_kwargs(self, loss):
         params = self.get_params()
         return {
-            "steps_per_execution": _training.STEPS_PER_EXECUTION,
+            "steps_per_execution": 1 if self.distribute_strategy is not None else _training.STEPS_PER_EXECUTION,
             **_scikeras.routed(params, "compile"),
             "optimizer": _scikeras.build_optimizer(self.optimizer, self.learning_rate, params),
             "loss": _scikeras.build_loss(loss, params),
@@ -366,7 +401,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
                                             self.n_iter_no_change, restore_best=self.early_stopping)
             )  # fmt: skip
         fit_params = self._keras_fit_params()
-        if not trained_before and "compile__steps_per_execution" not in params:
+        if not trained_before and "compile__steps_per_execution" not in params and self.distribute_strategy is None:
             n_batches = -(-len(X) // self.batch_size)
             self.model_.steps_per_execution = _training.steps_per_execution(epochs, n_batches)
         # the shuffle too: skae's stream takes the seed, Keras's batching (a fit__ parameter) the global one
@@ -377,7 +412,9 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
                 validation_data=validation_data, fit_params=fit_params,
                 # a twin trains in place of model_, unless the user's callbacks
                 # or functions may look for model_ or not be told apart by name
-                reuse=not users_callbacks and not any(map(_is_users_function, params.values())),
+                # (nor under a strategy: the twin is built under none)
+                reuse=not users_callbacks and not any(map(_is_users_function, params.values()))
+                and self.distribute_strategy is None,
             )  # fmt: skip
         for key, values in history.items():
             self.history_[key] += values
@@ -399,9 +436,12 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         state = {k: v for k, v in super().__getstate__().items() if k not in self._rebuilt_on_load}
         if "model_" in state:
             state["model_"] = _persistence.PackedModel(state["model_"])
+        # a strategy cannot be pickled: what builds it again can
+        state["distribute_strategy"] = _distribute.recipe(state.get("distribute_strategy"))
         return state
 
     def __setstate__(self, state):
+        state = {"distribute_strategy": None, **state}  # saved before the parameter existed
         if isinstance(state.get("model_"), _persistence.PackedModel):
             state = {**state, "model_": state["model_"].unpack()}
         super().__setstate__(state)

@@ -104,9 +104,13 @@ class ContractiveModel(keras.Model):
         n_features = math.prod(x.shape[1:])
         # weighted by batch size, as Keras weighs its own loss tracker
         n_samples = ops.shape(x)[0]
-        self.reconstruction_tracker.update_state(reconstruction, sample_weight=n_samples)
+        # Under a tf.distribute strategy Keras divides each replica's loss by
+        # the number of replicas, whose gradients are then summed: the
+        # penalty too, and the trackers see the undivided values.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.reconstruction_tracker.update_state(reconstruction * replicas, sample_weight=n_samples)
         self.contractive_tracker.update_state(penalty, sample_weight=n_samples)
-        return reconstruction + self.contractive_weight * penalty / n_features
+        return reconstruction + self.contractive_weight * penalty / n_features / replicas
 
     def get_config(self):
         return {

@@ -71,6 +71,16 @@ TRAINING_PARAMETERS_DOC = """\
         When True, ``fit`` continues training the fitted network instead of
         building a new one (architecture parameters are then not re-read).
 
+    distribute_strategy : tf.distribute.Strategy or None, default=None
+        Train data-parallel under this strategy: ``MirroredStrategy``
+        (several devices of one machine), ``MultiWorkerMirroredStrategy``
+        (several machines, from ``TF_CONFIG``) or ``OneDeviceStrategy``.
+        The network is built and trained under its ``scope()``, one step
+        per Keras call; ``transform`` stays in this process. A pickled
+        estimator keeps what builds the strategy again (a
+        ``StrategyRecipe``), and its next ``fit`` builds it. See the
+        Scaling page of the user guide.
+
     **routed_params : dict
         Parameters routed as in scikeras: ``optimizer__<name>``,
         ``loss__<name>``, ``compile__<name>`` (to ``Model.compile``),

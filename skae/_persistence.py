@@ -28,6 +28,8 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
+from ._distribute import SUPPORTED, StrategyRecipe
+
 FORMAT = "skae"
 FORMAT_VERSION = 1
 
@@ -299,6 +301,8 @@ class _Encoder:
             if tag == "__defaultdict_list__" and value.default_factory is not list:
                 self._refuse(value, where)
             return {tag: [[self.encode(k, where), v] for k, v in items]}
+        if isinstance(value, StrategyRecipe):
+            return {"__strategy__": [value.kind, list(value.devices)]}
         if isinstance(value, type) and _is_keras_module(value.__module__):
             return {"__keras_class__": [value.__module__, value.__qualname__]}
         if _is_keras_module(type(value).__module__) and hasattr(value, "get_config") or _is_keras_function(value):
@@ -376,6 +380,11 @@ class _Decoder:
         if tag in ("__dict__", "__defaultdict_list__"):
             items = {self.decode(k): self.decode(v) for k, v in payload}
             return defaultdict(list, items) if tag == "__defaultdict_list__" else items
+        if tag == "__strategy__":
+            kind, devices = payload
+            if kind not in SUPPORTED:
+                raise ValueError(f"The file names the strategy {kind!r}, which is not one of {sorted(SUPPORTED)}.")
+            return StrategyRecipe(kind, devices)
         if tag == "__keras_object__":
             check_config(payload)
             return keras.saving.deserialize_keras_object(payload, safe_mode=True)

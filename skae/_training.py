@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 
+from ._distribute import keras_reduce_mended
 from ._persistence import check_config
 
 # Keras pays a fixed Python cost per training step; running up to 16 steps per
@@ -298,7 +299,11 @@ def fit_model(
         X, y = batches(X, y, batch_size, seed, endless=endless), None
         if validation_data is not None:
             kwargs["validation_data"] = batches(*validation_data, batch_size, shuffle=False)
-    with quiet_retracing(), (trained_twin(model) if reuse else nullcontext(model)) as trainer:
+    with (
+        quiet_retracing(),
+        keras_reduce_mended(model.distribute_strategy),
+        trained_twin(model) if reuse else nullcontext(model) as trainer,
+    ):
         history = trainer.fit(
             X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
         )
@@ -347,12 +352,26 @@ def _take_twin(key, config, model):
         twin = _twins.pop(key, None)  # taken: no other fit can use it meanwhile
     if twin is None:
         try:
-            twin = keras.saving.deserialize_keras_object(config)
-            twin.steps_per_execution = model.steps_per_execution
-            twin.optimizer.build(twin.trainable_variables)
+            twin = _built_from(config, model)
         except Exception:  # a model Keras cannot rebuild from its config trains itself
             return None
     return twin if _same_layout(model, twin) else None
+
+
+def _built_from(config, model):
+    """A new model from ``model``'s serialised ``config``, its optimizer built."""
+    twin = keras.saving.deserialize_keras_object(config)
+    twin.steps_per_execution = model.steps_per_execution
+    twin.optimizer.build(twin.trainable_variables)
+    return twin
+
+
+def rebuilt(model):
+    """A copy of ``model`` built under the current strategy's scope, with
+    its values: a kept model moved to another ``distribute_strategy``."""
+    copy = _built_from(keras.saving.serialize_keras_object(model), model)
+    _copy_values(model, copy)
+    return copy
 
 
 def _values(model):
