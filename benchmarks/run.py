@@ -58,6 +58,11 @@
     chunk at a time, against a fit of the same rows in memory, each in a
     fresh process: peak resident memory over the memory before the fit, and
     samples per second.
+(k) distribute: steady epochs of a 784-512-256-30 network at batch 256 on
+    one device (as skae trains it, and at one step per call, as it trains
+    under a strategy) and under a MirroredStrategy over two logical CPU
+    devices of one fresh process, with held-out errors. The logical devices
+    share the 2 cores: a check of the cost skae adds, not of real devices.
 
 The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
 shifted at random: no download.
@@ -899,6 +904,39 @@ def bench_chunked(gigabytes):
                   f"over the start ({grown / (n_rows * 784 * 4 / 2**20):.2f} times the data)", flush=True)  # fmt: skip
 
 
+def distribute_worker(n_rows):
+    """Steady epochs of one network on one device and under a
+    MirroredStrategy over two logical CPU devices of this process; print
+    the median epoch times (s) and the held-out errors."""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    X = mnist_like(n_rows + 2_000)
+    X_train, X_test = X[:n_rows], X[n_rows:]
+    cases = {"one device": {}, "one device, one step per call": {"compile__steps_per_execution": 1},
+             "two logical devices": {"distribute_strategy": strategy}}  # fmt: skip
+    for label, params in cases.items():
+        model = DenseAutoencoder(30, hidden_layer_sizes=(512, 256), batch_size=256, epochs=4, tol=None,
+                                 random_state=0, **params)  # fmt: skip
+        _, steady, _, _ = first_and_steady_epochs(model, X_train)
+        error = float(np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2))
+        print(f"{label}|{steady:.3f}|{error:.5f}", flush=True)
+
+
+def bench_distribute(n_rows):
+    run = subprocess.run([sys.executable, __file__, "--distribute-worker", str(n_rows)], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    rows = [line.split("|") for line in run.stdout.splitlines() if line.count("|") == 2]
+    print(f"distribute_strategy: 784-512-256-30, batch 256, {n_rows} rows, 4 epochs, in a fresh process whose 2 "
+          "cores are also its 2 logical devices (a simulation: it says nothing of real devices):")  # fmt: skip
+    reference = float(rows[0][1])
+    for label, steady, error in rows:
+        print(f"  {label:<30} steady epoch {float(steady):6.2f} s ({float(steady) / reference:.2f}x one device), "
+              f"held-out error {float(error):.5f}", flush=True)  # fmt: skip
+
+
 def rss_mb(field="VmRSS:"):
     """The resident memory (or with "VmHWM:" its peak) of this process, MB."""
     with open("/proc/self/status") as status:
@@ -938,13 +976,15 @@ def main():
         return rss_worker(sys.argv[2], int(sys.argv[3]))
     if sys.argv[1:2] == ["--peak-rss-worker"]:
         return peak_rss_worker(int(sys.argv[2]))
+    if sys.argv[1:2] == ["--distribute-worker"]:
+        return distribute_worker(int(sys.argv[2]))
     if sys.argv[1:2] == ["--chunked-worker"]:
         return chunked_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
     parts = (
         "quality stopping anomaly fit fixed transform contractive conv stacked pretraining memory search startup "
-        "chunked"
+        "chunked distribute"
     ).split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
@@ -985,6 +1025,8 @@ def main():
         bench_startup(repeat=1 if quick else 3)
     if "chunked" in only:
         bench_chunked(gigabytes=0.25 if quick else 2)
+    if "distribute" in only:
+        bench_distribute(n_rows=2_000 if quick else 8_000)
 
 
 if __name__ == "__main__":
