@@ -98,6 +98,9 @@ fitted = clone(held_out["dense"]).set_params(distribute_strategy=strategy).fit(r
 with open(sys.argv[1] + "/fitted.pkl", "wb") as file:
     pickle.dump(fitted, file)
 np.save(sys.argv[1] + "/codes.npy", fitted.transform(X_test))
+# transform stays numpy's fast path, with the trained weights
+results["inference"] = [fitted._forward["encoder"].kind,
+                        float(np.abs(fitted.transform(X_test) - fitted.encoder_.predict(X_test, verbose=0)).max())]
 loaded = pickle.loads(pickle.dumps(fitted))
 saved = sys.argv[1] + "/fitted.skae"
 fitted.save(saved)
@@ -164,6 +167,11 @@ def test_a_pickle_keeps_a_recipe_and_training_on_moves_under_the_strategy(two_de
     assert results["recipe"] == [expected, expected]
     mirrored, same_strategy, before, after = results["moved"]
     assert mirrored and same_strategy and after < before
+
+
+def test_transform_after_training_on_two_devices_is_the_fast_path(two_devices):
+    kind, difference = two_devices[0]["inference"]
+    assert kind == "numpy" and difference < 1e-5
 
 
 def test_bad_strategies_are_refused_before_training(two_devices):
@@ -253,3 +261,13 @@ def test_a_multi_worker_strategy_needs_a_random_state():
     with pytest.raises(ValueError, match="needs random_state set, the same on every worker"):
         model.fit(np.zeros((10, 4)))
     assert not hasattr(model, "model_")
+
+
+def test_a_backend_other_than_tensorflow_is_refused_on_import():
+    # A strategy is TensorFlow's: under another Keras backend skae refuses to
+    # load at all. Keras's other backends need packages the tests do not
+    # install (jax, torch), so Keras is told it runs one.
+    code = "import keras; keras.backend.backend = lambda: 'jax'; from skae import DenseAutoencoder"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "ImportError: skae runs on Keras's TensorFlow backend. Received: KERAS_BACKEND='jax'" in run.stderr
