@@ -199,7 +199,7 @@ class ContractiveAutoencoder(DenseAutoencoder):
     >>> from sklearn.datasets import load_digits
     >>> from skae import ContractiveAutoencoder
     >>> X = load_digits().data / 16
-    >>> ae = ContractiveAutoencoder(n_components=8, epochs=3, random_state=0).fit(X)
+    >>> ae = ContractiveAutoencoder(n_components=8, epochs=5, random_state=0).fit(X)
     >>> ae.transform(X[:2]).shape
     (2, 8)
     >>> sorted(ae.history_)
