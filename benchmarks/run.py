@@ -822,6 +822,8 @@ def bench_fixed(quick):
         print(f"    {label:<34} fit {fit:5.2f} s, steady epoch {steady:5.3f} s, fixed {fit - epochs * steady:5.2f} s",
               flush=True)  # fmt: skip
 
+    own_training_step(digits)
+
     grid = {"n_components": [4, 8, 16, 32]}
     print("  GridSearchCV over n_components (4 values) x 3 folds, epochs=10, against its fits' steady epochs:")
     for label, twins in [("twins kept", True), ("twins off", None)]:
@@ -839,6 +841,55 @@ def bench_fixed(quick):
         ideal = sum(3 * 10 * t for t in steady.values())
         print(f"    {label:<34} {seconds:5.1f} s for 12 fits, their epochs at the steady rate {ideal:5.1f} s, "
               f"ratio {seconds / ideal:4.2f}", flush=True)  # fmt: skip
+
+
+def own_training_step(digits):
+    """An option not yet taken: a training step of skae's own (forward,
+    loss, gradients, update in one tf.function of fixed signature) in place
+    of Keras's fit, for DenseAutoencoder(8)'s network on digits. Times to
+    trace it and to run its first call, with Keras's Adam, with a bare SGD
+    update and with no update, and its steady epoch fed one step per call
+    from Python."""
+    import tensorflow as tf
+
+    def network():
+        inputs = keras.Input((64,))
+        hidden = keras.layers.Dense(512, activation="relu")(inputs)
+        codes = keras.layers.Dense(8)(hidden)
+        hidden = keras.layers.Dense(512, activation="relu")(codes)
+        return keras.Model(inputs, keras.layers.Dense(64, activation="sigmoid")(hidden))
+
+    print("  a training step of skae's own for the same network (not adopted): trace, first call, steady epoch")
+    for update in ("Keras's Adam", "SGD, one assign per variable", "none (gradients only)"):
+        model, adam = network(), keras.optimizers.Adam(1e-3)
+        adam.build(model.trainable_variables)
+
+        @tf.function(input_signature=[tf.TensorSpec((None, 64), tf.float32)], autograph=False)
+        def step(x, model=model, adam=adam, update=update):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(keras.losses.binary_crossentropy(x, model(x, training=True)))
+            gradients = tape.gradient(loss, model.trainable_variables)
+            if update == "Keras's Adam":
+                adam.apply(gradients, model.trainable_variables)
+            elif update.startswith("SGD"):
+                for variable, gradient in zip(model.trainable_variables, gradients):
+                    variable.assign_sub(1e-3 * gradient)
+            return loss
+
+        start = time.perf_counter()
+        step.get_concrete_function()
+        traced = time.perf_counter()
+        step(digits[:32])
+        called = time.perf_counter()
+        order = np.random.RandomState(0).permutation(len(digits))
+        epochs = []
+        for _ in range(5):
+            begin = time.perf_counter()
+            for i in range(0, len(digits), 32):
+                step(digits[order[i : i + 32]])
+            epochs.append(time.perf_counter() - begin)
+        print(f"    {update:<34} trace {traced - start:5.2f} s, first call {called - traced:5.2f} s, "
+              f"steady epoch {np.median(epochs):5.3f} s", flush=True)  # fmt: skip
 
 
 def peak_rss_worker(n_rows):
