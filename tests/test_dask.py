@@ -49,36 +49,6 @@ def test_a_grid_search_on_the_cluster_finds_what_the_local_one_finds(client, sma
     assert set(client.run(lambda: os.environ.get("TF_NUM_INTRAOP_THREADS")).values()) == {"1"}
 
 
-def test_a_worker_that_dies_mid_search_has_its_fit_run_again(client, small_digits, tmp_path):
-    # The first fit to start ends its worker's process, as an out-of-memory
-    # kill would; Dask's nanny starts a new worker, the scheduler gives the
-    # fit to a live one, and the search scores every candidate as locally.
-    import keras
-
-    class DieOnce(keras.callbacks.Callback):  # defined here: pickled by value for the workers
-        def __init__(self, marker):
-            super().__init__()
-            self.marker = marker
-
-        def on_train_begin(self, logs=None):
-            try:
-                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
-            except FileExistsError:
-                return
-            os._exit(1)
-
-    X_train, _ = small_digits
-    marker = str(tmp_path / "died")
-    grid = {"n_components": [2, 8], "callbacks": [[DieOnce(marker)]]}
-    search = GridSearchCV(DenseAutoencoder(epochs=3, random_state=0), grid, cv=2, n_jobs=-1)
-    with joblib.parallel_backend("dask"):
-        search.fit(X_train)
-    assert os.path.exists(marker)  # a worker died
-    local = GridSearchCV(search.estimator, grid, cv=2).fit(X_train)  # the marker is there: nothing dies
-    np.testing.assert_allclose(search.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], rtol=0.05)
-    assert np.all(search.cv_results_["mean_test_score"] < 0)  # scores are negative errors: none is a stand-in 0
-
-
 def test_transform_of_a_dask_array_gives_the_codes_in_memory(client, small_digits):
     X_train, X_test = small_digits
     model = DenseAutoencoder(4, epochs=3, random_state=0).fit(X_train)
