@@ -852,16 +852,10 @@ def own_training_step(digits):
     from Python."""
     import tensorflow as tf
 
-    def network():
-        inputs = keras.Input((64,))
-        hidden = keras.layers.Dense(512, activation="relu")(inputs)
-        codes = keras.layers.Dense(8)(hidden)
-        hidden = keras.layers.Dense(512, activation="relu")(codes)
-        return keras.Model(inputs, keras.layers.Dense(64, activation="sigmoid")(hidden))
-
     print("  a training step of skae's own for the same network (not adopted): trace, first call, steady epoch")
     for update in ("Keras's Adam", "SGD, one assign per variable", "none (gradients only)"):
-        model, adam = network(), keras.optimizers.Adam(1e-3)
+        model = raw_keras_autoencoder(64, (512,), 8)
+        adam = model.optimizer
         adam.build(model.trainable_variables)
 
         @tf.function(input_signature=[tf.TensorSpec((None, 64), tf.float32)], autograph=False)

@@ -364,7 +364,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
     def _get_compile_kwargs(self, loss):
         params = self.get_params()
         return {
-            "steps_per_execution": 1 if self.distribute_strategy is not None else _training.STEPS_PER_EXECUTION,
+            "steps_per_execution": _training.STEPS_PER_EXECUTION,
             **_scikeras.routed(params, "compile"),
             "optimizer": _scikeras.build_optimizer(self.optimizer, self.learning_rate, params),
             "loss": _scikeras.build_loss(loss, params),
@@ -401,7 +401,9 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
                                             self.n_iter_no_change, restore_best=self.early_stopping)
             )  # fmt: skip
         fit_params = self._keras_fit_params()
-        if not trained_before and "compile__steps_per_execution" not in params and self.distribute_strategy is None:
+        if self.distribute_strategy is not None:  # a model moved under a strategy included
+            self.model_.steps_per_execution = 1  # several steps per call fail under one (keras-team/keras#19246)
+        elif not trained_before and "compile__steps_per_execution" not in params:
             n_batches = -(-len(X) // self.batch_size)
             self.model_.steps_per_execution = _training.steps_per_execution(epochs, n_batches)
         # the shuffle too: skae's stream takes the seed, Keras's batching (a fit__ parameter) the global one

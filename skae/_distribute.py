@@ -99,12 +99,13 @@ def live(strategy):
     if strategy is None:
         return None
     key = recipe(strategy)
-    missing = sorted(set(key.devices) - {_short_name(device.name) for device in tf.config.list_logical_devices()})
+    devices = [_short_name(device.name) for device in tf.config.list_logical_devices()]
+    missing = sorted(set(key.devices) - set(devices))
     if missing:  # TensorFlow would wait for them for ever
         raise ValueError(
             f"distribute_strategy is a {key.kind} over the devices {list(key.devices)}, but this process has no "
-            f"{', '.join(missing)}: its devices are {[_short_name(d.name) for d in tf.config.list_logical_devices()]}. "
-            "Set distribute_strategy to a strategy over this process's devices, or None."
+            f"{', '.join(missing)}: its devices are {devices}. Set distribute_strategy to a strategy over this "
+            "process's devices, or None."
         )
     if key not in _built and not isinstance(strategy, StrategyRecipe):
         _built[key] = strategy
