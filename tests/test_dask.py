@@ -49,6 +49,29 @@ def test_a_grid_search_on_the_cluster_finds_what_the_local_one_finds(client, sma
     assert set(client.run(lambda: os.environ.get("TF_NUM_INTRAOP_THREADS")).values()) == {"1"}
 
 
+def cpu_seconds_per_second_of_matmul():
+    import time
+
+    import tensorflow as tf
+
+    a = tf.random.uniform((1024, 1024))
+    product = tf.function(lambda a: tf.matmul(a, a))
+    product(a).numpy()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(40):
+        product(a).numpy()
+    return (time.process_time() - cpu) / (time.perf_counter() - wall)
+
+
+def test_tensorflow_in_a_worker_computes_on_one_thread(client):
+    # The pool's width, measured: CPU seconds per second of a worker's
+    # matrix products. Without the variables it was 1.6 here (two workers
+    # of two threads each on two cores); with them, 1.0.
+    worker = sorted(client.scheduler_info()["workers"])[0]
+    (width,) = client.run(cpu_seconds_per_second_of_matmul, workers=[worker]).values()
+    assert width < 1.25
+
+
 # A search whose fits end their worker's process, as an out-of-memory kill
 # would. Run in a process of its own, with a cluster of its own, so that a
 # hang fails the test at the timeout rather than holding the suite.
