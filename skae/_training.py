@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
+from types import MethodType
 
 import keras
 import numpy as np
@@ -304,10 +305,38 @@ def fit_model(
         keras_reduce_mended(model.distribute_strategy),
         trained_twin(model) if reuse else nullcontext(model) as trainer,
     ):
+        fuse_adam(trainer.optimizer)
         history = trainer.fit(
             X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
         )
     return history.history
+
+
+def fuse_adam(optimizer):
+    """Have Keras's Adam update each variable with TensorFlow's fused Adam
+    kernel (``ResourceApplyAdam``: the same formula, as one operation) where
+    it can: half the time to trace a small network's training step, and
+    about a fifth off a steady epoch of a 784-512-256-30 one
+    (benchmarks/run.py). Only the method of this instance changes: its
+    class, configuration and saved form stay Adam's."""
+    if type(optimizer) is keras.optimizers.Adam and not optimizer.amsgrad:
+        optimizer._backend_update_step = MethodType(_fused_adam_update, optimizer)
+
+
+def _fused_adam_update(optimizer, gradients, variables, learning_rate):
+    if tf.distribute.has_strategy() or any(isinstance(gradient, tf.IndexedSlices) for gradient in gradients):
+        return keras.optimizers.Adam._backend_update_step(optimizer, gradients, variables, learning_rate)
+    step = optimizer.iterations + 1
+    for gradient, variable in zip(gradients, variables):
+        dtype, index = variable.dtype, optimizer._get_variable_index(variable)
+        power = tf.cast(step, dtype)
+        beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.value.handle, m=optimizer._momentums[index].value.handle,
+            v=optimizer._velocities[index].value.handle, beta1_power=beta_1**power, beta2_power=beta_2**power,
+            lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2, epsilon=tf.cast(optimizer.epsilon, dtype),
+            grad=tf.cast(gradient, dtype),
+        )  # fmt: skip
 
 
 # -- one traced training step per architecture ---------------------------------

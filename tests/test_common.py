@@ -58,10 +58,19 @@ STACKED_EXPECTED_FAILURES = {
     ),
 }
 
+DETECTOR_EXPECTED_FAILURES = {
+    "check_methods_subset_invariance": (
+        "The check's X is 3 * uniform, and the detector's 1-value codes reach 2 to 4, where one unit in the last "
+        "place of float32 is 2.4e-7; float32 matrix products round differently for a batch of 20 rows and for one row "
+        "at a time, and the code's distance to its neighbours moves by that unit, above the check's atol of 1e-7. It "
+        "passed or failed with the trained weights. Flaky, so not strict."
+    ),
+}
+
 
 def expected_failures(estimator):
     if "routed_params" not in inspect.signature(type(estimator)).parameters:
-        return {}  # the outlier detector takes its own parameters only
+        return DETECTOR_EXPECTED_FAILURES  # the outlier detector takes its own parameters only
     if is_classifier(estimator):
         return {**EXPECTED_FAILURES, **CLASSIFIER_EXPECTED_FAILURES}
     if type(estimator).__name__ == "StackedAutoencoder":
