@@ -63,6 +63,15 @@
     under a strategy) and under a MirroredStrategy over two logical CPU
     devices of one fresh process, with held-out errors. The logical devices
     share the 2 cores: a check of the cost skae adds, not of real devices.
+(l) fixed: what a fit costs beyond its epochs. The first epoch of a
+    784-512-256-30 network on 8 000 rows against a steady one, and the
+    steady rate as a share of the machine's sgemm peak, with each option
+    tried (twins, tf.data tuning, jit_compile, Keras's own Adam update,
+    grappler, batch sizes); what bounds a step at batch 32 (one layer's
+    product alone, Adam's update alone); a first and a later fit of
+    DenseAutoencoder(8) on digits; a training step of skae's own (not
+    adopted); a GridSearchCV of 12 fits against its epochs' time; and the
+    peak resident memory of a fit on 60 000 x 784 rows.
 
 The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
 shifted at random: no download.
@@ -682,7 +691,7 @@ def sgemm_gflops(n=2048, repeat=10):
 
     a = tf.random.uniform((n, n))
     b = tf.random.uniform((n, n))
-    product = tf.function(lambda a, b: tf.matmul(a, b))
+    product = tf.function(lambda a, b: tf.matmul(a, b), autograph=False)
     product(a, b).numpy()
     seconds = best_time(lambda: product(a, b).numpy(), repeat=repeat)
     return 2 * n**3 / seconds / 1e9
@@ -789,6 +798,7 @@ def bench_fixed(quick):
         ("grappler off (process-wide)", {}, True, grappler_off()),
         ("batch_size=128, second fit", {"batch_size": 128}, True, nullcontext()),
         ("batch_size=256, second fit", {"batch_size": 256}, True, nullcontext()),
+        ("batch_size=512, second fit", {"batch_size": 512}, True, nullcontext()),
     ]:
         _training._twins.clear()
         def make(**kw):
@@ -803,6 +813,8 @@ def bench_fixed(quick):
         print(f"    {label:<36} first {first:5.2f} s, steady {steady:5.2f} s ({first / steady:4.2f}x), "
               f"beyond {fit - first - (epochs - 1) * steady:5.2f} s, {rate:5.1f} GFLOP/s = {rate / peak:4.0%} of sgemm",
               flush=True)  # fmt: skip
+
+    steady_step_parts(peak, widths)
 
     digits = (load_digits().data / 16).astype(np.float32)
     print(f"  DenseAutoencoder(8) on digits ({len(digits)} rows): fit time minus its epochs at the steady rate:")
@@ -836,6 +848,33 @@ def bench_fixed(quick):
         ideal = sum(3 * 10 * t for t in steady.values())
         print(f"    {label:<34} {seconds:5.1f} s for 12 fits, their epochs at the steady rate {ideal:5.1f} s, "
               f"ratio {seconds / ideal:4.2f}", flush=True)  # fmt: skip
+
+
+def steady_step_parts(peak, widths, batch_size=32):
+    """What bounds a steady step at batch 32: the rate of one layer's
+    matrix product on 32 rows, and the time of the Adam update of every
+    weight (one fused kernel, memory-bound), each alone in a tf.function."""
+    import tensorflow as tf
+
+    rows, weights = tf.random.uniform((batch_size, widths[0])), tf.random.uniform(widths[:2])
+    product = tf.function(lambda a, b: tf.matmul(a, b), autograph=False)
+    product(rows, weights)
+    seconds = best_time(lambda: [product(rows, weights) for _ in range(100)]) / 100
+    rate = 2 * batch_size * widths[0] * widths[1] / seconds / 1e9
+    n = sum(a * b + b for a, b in zip(widths, widths[1:]))
+    var, m, v, g = (tf.Variable(tf.random.uniform((n,))) for _ in range(4))
+    @tf.function(autograph=False)
+    def update():
+        tf.raw_ops.ResourceApplyAdam(
+            var=var.handle, m=m.handle, v=v.handle, beta1_power=0.9, beta2_power=0.99, lr=1e-3, beta1=0.9,
+            beta2=0.999, epsilon=1e-7, grad=g.read_value(),
+        )  # fmt: skip
+
+    update()
+    adam = best_time(lambda: [update() for _ in range(100)]) / 100
+    print(f"  at batch {batch_size}: a {batch_size} x {widths[0]} by {widths[0]} x {widths[1]} product alone runs at "
+          f"{rate:.0f} GFLOP/s = {rate / peak:.0%} of sgemm; Adam's update of the {n:,} weights takes "
+          f"{adam * 1e3:.2f} ms a step", flush=True)  # fmt: skip
 
 
 def own_training_step(digits):
