@@ -45,9 +45,7 @@ client = Client(cluster)
 # -------------------------
 # ``n_jobs=-1`` under joblib's ``dask`` backend sends each fit to a worker.
 # With ``random_state`` set, the best parameters are those of the same
-# search run in this process, and the scores agree within a few percent
-# (Keras draws its seeds from Python's global random state, which a
-# worker's other threads share; see the Scaling page).
+# search run in this process, and so are the scores.
 
 grid = {"n_components": [2, 8, 32]}
 search = GridSearchCV(

@@ -17,6 +17,7 @@ from types import MethodType
 import keras
 import numpy as np
 import tensorflow as tf
+from keras.src.random import seed_generator
 from sklearn.exceptions import ConvergenceWarning
 
 from ._distribute import keras_reduce_mended
@@ -94,43 +95,70 @@ class StopWhenConverged(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
+# Keras draws each layer's default seed from Python's global random state
+# (keras.src.random.seed_generator.make_default_seed). A seeded fit draws them
+# from a Random of its own, in its own thread: seeding the global state would
+# race with other threads (a Dask worker's, joblib's, the user's), whose draws
+# would change the fit's seeds, and restoring it would undo theirs.
+_fit_random = threading.local()
+
+
+class _KerasSeedSource:
+    """Python's random module as Keras's seed generator sees it: the
+    seeded fit's own Random in that fit's thread, the global one elsewhere."""
+
+    def __getattr__(self, name):
+        return getattr(getattr(_fit_random, "random", None) or random, name)
+
+
+seed_generator.python_random = _KerasSeedSource()
+
+
 @contextmanager
 def seeded(seed, *, global_seed=False):
-    """Python's and NumPy's random states seeded with ``seed`` and
+    """Keras's layer seeds drawn from ``seed`` in this thread, and
     TensorFlow's op determinism on, for a block; all restored after.
 
-    Keras draws initial weights and layer seeds from Python's random state,
-    and the data stream's shuffle takes ``seed`` itself. TensorFlow's global
+    The data stream's shuffle takes ``seed`` itself. TensorFlow's global
     seed would pair with that seed in the shuffle: if the user set one, it
     is unset for the block, so that the same ``seed`` gives the same model
     whatever seeds the user set. It is set to ``seed`` only with
     ``global_seed``, for Keras's own batching, whose shuffle takes no seed:
     ``tf.random.set_seed`` clears TensorFlow's kernel caches, and the next
     call of a traced training step then pays 0.25-0.5 s to instantiate it
-    again.
+    again. Python's and NumPy's global random states are not touched.
     """
     # No public API asks for TensorFlow's global seed or op determinism, or
     # turns the latter off.
     from tensorflow.python.eager import context
     from tensorflow.python.framework import config
 
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    random.seed(seed)
-    np.random.seed(seed)
-    users_seed, determinism = context.global_seed(), config.is_op_determinism_enabled()
+    global _determinism_users, _determinism_was_on
+    outer = getattr(_fit_random, "random", None)
+    _fit_random.random = random.Random(seed)
+    users_seed = context.global_seed()
     block_seed = seed if global_seed else None
     if users_seed != block_seed:
         tf.random.set_seed(block_seed)
-    config.enable_op_determinism()
+    with _determinism_lock:  # on while any thread's seeded block runs, as the user had it after
+        if _determinism_users == 0:
+            _determinism_was_on = config.is_op_determinism_enabled()
+            config.enable_op_determinism()
+        _determinism_users += 1
     try:
         yield
     finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
+        _fit_random.random = outer
         if users_seed != block_seed:
             tf.random.set_seed(users_seed)
-        if not determinism:
-            config.disable_op_determinism()
+        with _determinism_lock:
+            _determinism_users -= 1
+            if _determinism_users == 0 and not _determinism_was_on:
+                config.disable_op_determinism()
+
+
+_determinism_lock = threading.Lock()
+_determinism_users, _determinism_was_on = 0, False
 
 
 def batches(X, y, batch_size, seed=None, *, shuffle=True, endless=False):

@@ -323,15 +323,52 @@ def test_random_state_is_self_contained(small_digits):
     tf.random.set_seed(None)
 
 
+def test_seeded_fits_in_threads_give_the_models_they_give_alone(small_digits):
+    # As in a Dask worker or joblib's threading backend: fits in threads, and
+    # another thread drawing from Python's global random state meanwhile.
+    # Each fit draws Keras's layer seeds from its own seed, in its own thread.
+    import random
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    X_train, X_test = small_digits
+
+    def codes(seed):
+        params = dict(n_components=4, hidden_layer_sizes=(16,), dropout=0.1, epochs=2, random_state=seed)
+        return DenseAutoencoder(**params).fit(X_train).transform(X_test)
+
+    alone = [codes(seed) for seed in range(4)]
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    drawer = threading.Thread(target=draw)
+    drawer.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            in_threads = list(pool.map(codes, range(4)))
+    finally:
+        stop.set()
+        drawer.join()
+    for expected, got in zip(alone, in_threads):
+        assert_array_equal(got, expected)
+
+
 def test_seeded_fit_leaves_global_random_state_alone(small_digits):
     from tensorflow.python.eager import context
 
     X_train, _ = small_digits
+    import random
+
     np.random.seed(123)
-    expected = np.random.rand()
+    random.seed(123)
+    expected = np.random.rand(), random.random()
     np.random.seed(123)
+    random.seed(123)
     DenseAutoencoder(epochs=1, random_state=0).fit(X_train)
-    assert np.random.rand() == expected
+    assert (np.random.rand(), random.random()) == expected
     # TensorFlow's global seed is as the user left it: unset, or theirs
     DenseAutoencoder(epochs=1, random_state=0, fit__shuffle=True).fit(X_train)
     assert context.global_seed() is None
