@@ -799,6 +799,8 @@ def bench_fixed(quick):
         ("batch_size=128, second fit", {"batch_size": 128}, True, nullcontext()),
         ("batch_size=256, second fit", {"batch_size": 256}, True, nullcontext()),
         ("batch_size=512, second fit", {"batch_size": 512}, True, nullcontext()),
+        ("jit_compile=True, batch 256, second", {"compile__jit_compile": True, "batch_size": 256}, True,
+         nullcontext()),
     ]:
         _training._twins.clear()
         def make(**kw):

@@ -356,10 +356,13 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         return self._network.layers(self.model_, *parts)
 
     def _seeded(self, *, global_seed=False):
-        """Seed Python, numpy and TensorFlow for a block; restore them after."""
+        """Seed Keras's layers and TensorFlow for a block; restore them after.
+        Op determinism stays off where the user asked for XLA, which Keras
+        turns off under it (XLA's own programs are reproducible: tested)."""
         if self._random_state is None:
             return nullcontext()
-        return _training.seeded(self._random_state, global_seed=global_seed)
+        xla = self.get_params().get("compile__jit_compile") is True
+        return _training.seeded(self._random_state, global_seed=global_seed, determinism=not xla)
 
     def _get_compile_kwargs(self, loss):
         params = self.get_params()

@@ -115,7 +115,7 @@ seed_generator.python_random = _KerasSeedSource()
 
 
 @contextmanager
-def seeded(seed, *, global_seed=False):
+def seeded(seed, *, global_seed=False, determinism=True):
     """Keras's layer seeds drawn from ``seed`` in this thread, and
     TensorFlow's op determinism on, for a block; all restored after.
 
@@ -127,6 +127,8 @@ def seeded(seed, *, global_seed=False):
     ``tf.random.set_seed`` clears TensorFlow's kernel caches, and the next
     call of a traced training step then pays 0.25-0.5 s to instantiate it
     again. Python's and NumPy's global random states are not touched.
+    Without ``determinism``, op determinism is left as it is: Keras turns
+    XLA off under it.
     """
     # No public API asks for TensorFlow's global seed or op determinism, or
     # turns the latter off.
@@ -141,10 +143,10 @@ def seeded(seed, *, global_seed=False):
     if users_seed != block_seed:
         tf.random.set_seed(block_seed)
     with _determinism_lock:  # on while any thread's seeded block runs, as the user had it after
-        if _determinism_users == 0:
+        if determinism and _determinism_users == 0:
             _determinism_was_on = config.is_op_determinism_enabled()
             config.enable_op_determinism()
-        _determinism_users += 1
+        _determinism_users += determinism
     try:
         yield
     finally:
@@ -152,8 +154,8 @@ def seeded(seed, *, global_seed=False):
         if users_seed != block_seed:
             tf.random.set_seed(users_seed)
         with _determinism_lock:
-            _determinism_users -= 1
-            if _determinism_users == 0 and not _determinism_was_on:
+            _determinism_users -= determinism
+            if determinism and _determinism_users == 0 and not _determinism_was_on:
                 config.disable_op_determinism()
 
 

@@ -356,6 +356,28 @@ def test_seeded_fits_in_threads_give_the_models_they_give_alone(small_digits):
         assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: DenseAutoencoder(4, hidden_layer_sizes=(16,), dropout=0.1, **kw),
+        lambda **kw: DenoisingAutoencoder(4, hidden_layer_sizes=(16,), **kw),
+        lambda **kw: ConvAutoencoder(image_shape=(8, 8), filters=(4, 2), **kw),
+    ],
+    ids=["dense", "denoising", "conv"],
+)
+def test_a_seeded_fit_trains_with_xla_when_asked_and_is_reproducible(small_digits, make):
+    # Keras turns XLA off under op determinism, which a seeded fit turns on:
+    # where the user asks for XLA, skae leaves determinism off instead.
+    X_train, X_test = small_digits
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first, second = (make(epochs=2, random_state=0, compile__jit_compile=True).fit(X_train) for _ in range(2))
+    assert not [w for w in caught if "jit_compile" in str(w.message)]  # Keras warns when it turns XLA off
+    assert first.model_.jit_compile is True
+    assert_array_equal(first.transform(X_test), second.transform(X_test))
+    assert make(epochs=1, random_state=0).fit(X_train).model_.jit_compile is False  # not asked: off on a CPU
+
+
 def test_seeded_fit_leaves_global_random_state_alone(small_digits):
     from tensorflow.python.eager import context
 
