@@ -111,7 +111,11 @@ class _KerasSeedSource:
         return getattr(getattr(_fit_random, "random", None) or random, name)
 
 
-seed_generator.python_random = _KerasSeedSource()
+# A Keras whose seed generator draws otherwise gets the global state seeded
+# for the block, as before, rather than unseeded layers.
+KERAS_SEEDS_PER_THREAD = getattr(seed_generator, "python_random", None) is random
+if KERAS_SEEDS_PER_THREAD:
+    seed_generator.python_random = _KerasSeedSource()
 
 
 @contextmanager
@@ -138,6 +142,9 @@ def seeded(seed, *, global_seed=False, determinism=True):
     global _determinism_users, _determinism_was_on
     outer = getattr(_fit_random, "random", None)
     _fit_random.random = random.Random(seed)
+    python_state = None if KERAS_SEEDS_PER_THREAD else random.getstate()
+    if python_state is not None:
+        random.seed(seed)
     users_seed = context.global_seed()
     block_seed = seed if global_seed else None
     if users_seed != block_seed:
@@ -151,6 +158,8 @@ def seeded(seed, *, global_seed=False, determinism=True):
         yield
     finally:
         _fit_random.random = outer
+        if python_state is not None:
+            random.setstate(python_state)
         if users_seed != block_seed:
             tf.random.set_seed(users_seed)
         with _determinism_lock:

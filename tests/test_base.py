@@ -378,6 +378,22 @@ def test_a_seeded_fit_trains_with_xla_when_asked_and_is_reproducible(small_digit
     assert make(epochs=1, random_state=0).fit(X_train).model_.jit_compile is False  # not asked: off on a CPU
 
 
+def test_a_keras_of_unknown_seed_generator_gets_the_global_state_seeded(small_digits, monkeypatch):
+    # Where skae cannot give Keras's seed generator a per-thread source, it
+    # seeds Python's global state for the block, as before, and restores it.
+    import random
+
+    X_train, X_test = small_digits
+    params = dict(n_components=4, hidden_layer_sizes=(16,), epochs=1, random_state=0)
+    expected = DenseAutoencoder(**params).fit(X_train).transform(X_test)
+    monkeypatch.setattr(_training, "KERAS_SEEDS_PER_THREAD", False)
+    random.seed(1)
+    after = random.random()
+    random.seed(1)
+    assert_array_equal(DenseAutoencoder(**params).fit(X_train).transform(X_test), expected)
+    assert random.random() == after
+
+
 def test_seeded_fit_leaves_global_random_state_alone(small_digits):
     from tensorflow.python.eager import context
 
