@@ -687,16 +687,21 @@ def bench_startup(repeat):
         print("  " + ", ".join(f"{mark} {seconds:.2f}" for mark, seconds in best.items()), flush=True)
 
 
-def sgemm_gflops(n=2048, repeat=10):
-    """The machine's float32 matrix-product rate in TensorFlow, GFLOP/s."""
+def product_gflops(rows, inner, columns, repeat=10):
+    """The float32 rate of a rows x inner by inner x columns matrix product in TensorFlow, GFLOP/s."""
     import tensorflow as tf
 
-    a = tf.random.uniform((n, n))
-    b = tf.random.uniform((n, n))
+    a, b = tf.random.uniform((rows, inner)), tf.random.uniform((inner, columns))
     product = tf.function(lambda a, b: tf.matmul(a, b), autograph=False)
     product(a, b).numpy()
-    seconds = best_time(lambda: product(a, b).numpy(), repeat=repeat)
-    return 2 * n**3 / seconds / 1e9
+    calls = max(1, int(2e9 // (rows * inner * columns)))  # about a second's work at 1 GFLOP/s, per timing
+    seconds = best_time(lambda: [product(a, b) for _ in range(calls - 1)] + [product(a, b).numpy()], repeat=repeat)
+    return 2 * rows * inner * columns * calls / seconds / 1e9
+
+
+def sgemm_gflops(n=2048):
+    """The machine's float32 matrix-product rate in TensorFlow, GFLOP/s."""
+    return product_gflops(n, n, n)
 
 
 def dense_training_flops(widths):
@@ -745,16 +750,13 @@ def grappler_off():
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False, **kept})
 
 
-@contextmanager
 def keras_adam():
     """Keras's own Adam update, as before skae fused it into one kernel per variable."""
+    from unittest import mock
+
     from skae import _training
 
-    kept, _training.fuse_adam = _training.fuse_adam, lambda optimizer: None
-    try:
-        yield
-    finally:
-        _training.fuse_adam = kept
+    return mock.patch.object(_training, "fuse_adam", lambda optimizer: None)
 
 
 @contextmanager
@@ -870,11 +872,7 @@ def steady_step_parts(peak, widths, batch_size=32):
     weight (one fused kernel, memory-bound), each alone in a tf.function."""
     import tensorflow as tf
 
-    rows, weights = tf.random.uniform((batch_size, widths[0])), tf.random.uniform(widths[:2])
-    product = tf.function(lambda a, b: tf.matmul(a, b), autograph=False)
-    product(rows, weights)
-    seconds = best_time(lambda: [product(rows, weights) for _ in range(100)]) / 100
-    rate = 2 * batch_size * widths[0] * widths[1] / seconds / 1e9
+    rate = product_gflops(batch_size, widths[0], widths[1], repeat=3)
     n = sum(a * b + b for a, b in zip(widths, widths[1:]))
     var, m, v, g = (tf.Variable(tf.random.uniform((n,))) for _ in range(4))
     @tf.function(autograph=False)

@@ -361,7 +361,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         turns off under it (XLA's own programs are reproducible: tested)."""
         if self._random_state is None:
             return nullcontext()
-        xla = self.get_params().get("compile__jit_compile") is True
+        xla = self._routed_params().get("compile__jit_compile") is True
         return _training.seeded(self._random_state, global_seed=global_seed, determinism=not xla)
 
     def _get_compile_kwargs(self, loss):

@@ -365,16 +365,19 @@ def fuse_adam(optimizer):
 def _fused_adam_update(optimizer, gradients, variables, learning_rate):
     if tf.distribute.has_strategy() or any(isinstance(gradient, tf.IndexedSlices) for gradient in gradients):
         return keras.optimizers.Adam._backend_update_step(optimizer, gradients, variables, learning_rate)
-    step = optimizer.iterations + 1
+    step, constants = optimizer.iterations + 1, {}
     for gradient, variable in zip(gradients, variables):
         dtype, index = variable.dtype, optimizer._get_variable_index(variable)
-        power = tf.cast(step, dtype)
-        beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
+        if dtype not in constants:  # once per dtype, not per variable: fewer operations to trace
+            power = tf.cast(step, dtype)
+            beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)
+            constants[dtype] = dict(
+                beta1_power=beta_1**power, beta2_power=beta_2**power, lr=tf.cast(learning_rate, dtype),
+                beta1=beta_1, beta2=beta_2, epsilon=tf.cast(optimizer.epsilon, dtype),
+            )  # fmt: skip
         tf.raw_ops.ResourceApplyAdam(
             var=variable.value.handle, m=optimizer._momentums[index].value.handle,
-            v=optimizer._velocities[index].value.handle, beta1_power=beta_1**power, beta2_power=beta_2**power,
-            lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2, epsilon=tf.cast(optimizer.epsilon, dtype),
-            grad=tf.cast(gradient, dtype),
+            v=optimizer._velocities[index].value.handle, grad=tf.cast(gradient, dtype), **constants[dtype],
         )  # fmt: skip
 
 

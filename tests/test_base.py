@@ -378,6 +378,25 @@ def test_a_seeded_fit_trains_with_xla_when_asked_and_is_reproducible(small_digit
     assert make(epochs=1, random_state=0).fit(X_train).model_.jit_compile is False  # not asked: off on a CPU
 
 
+def test_a_seeded_xla_fit_gives_the_same_model_in_another_process(small_digits, tmp_path):
+    # What a user who refits elsewhere sees: the compiled step is not only
+    # reproducible within one process.
+    import subprocess
+    import sys
+
+    X_train, X_test = small_digits
+    np.save(tmp_path / "X.npy", np.concatenate([X_train, X_test]))
+    code = (
+        "import sys, numpy as np; from skae import DenseAutoencoder; X = np.load(sys.argv[1]); "
+        "ae = DenseAutoencoder(4, hidden_layer_sizes=(16,), dropout=0.1, epochs=2, random_state=0, "
+        f"compile__jit_compile=True).fit(X[:{len(X_train)}]); np.save(sys.argv[2], ae.transform(X[{len(X_train)}:]))"
+    )
+    subprocess.run([sys.executable, "-c", code, tmp_path / "X.npy", tmp_path / "codes.npy"], check=True)
+    here = DenseAutoencoder(4, hidden_layer_sizes=(16,), dropout=0.1, epochs=2, random_state=0,
+                            compile__jit_compile=True).fit(X_train)  # fmt: skip
+    assert_array_equal(np.load(tmp_path / "codes.npy"), here.transform(X_test))
+
+
 def test_a_keras_of_unknown_seed_generator_gets_the_global_state_seeded(small_digits, monkeypatch):
     # Where skae cannot give Keras's seed generator a per-thread source, it
     # seeds Python's global state for the block, as before, and restores it.
@@ -395,11 +414,11 @@ def test_a_keras_of_unknown_seed_generator_gets_the_global_state_seeded(small_di
 
 
 def test_seeded_fit_leaves_global_random_state_alone(small_digits):
+    import random
+
     from tensorflow.python.eager import context
 
     X_train, _ = small_digits
-    import random
-
     np.random.seed(123)
     random.seed(123)
     expected = np.random.rand(), random.random()
