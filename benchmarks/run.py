@@ -760,6 +760,32 @@ def keras_adam():
 
 
 @contextmanager
+def keras_loop(iterators_per_epoch):
+    """Keras's own loop of several steps, over a stream that ends with each
+    epoch, as skae trained before ``counted_steps``: two new iterators an
+    epoch (Keras's way when ``steps_per_epoch`` is not given, before), or
+    one (given)."""
+    from unittest import mock
+
+    from skae import _training
+
+    batches, fit = _training.batches, keras.Model.fit
+
+    def ending(*args, endless=False, **kwargs):
+        return batches(*args, **kwargs)
+
+    def keras_fit(self, *args, steps_per_epoch=None, **kwargs):
+        return fit(self, *args, steps_per_epoch=steps_per_epoch if iterators_per_epoch == 1 else None, **kwargs)
+
+    with (
+        mock.patch.object(_training, "counted_steps", lambda model, n_batches: nullcontext()),
+        mock.patch.object(_training, "batches", ending),
+        mock.patch.object(keras.Model, "fit", keras_fit),
+    ):
+        yield
+
+
+@contextmanager
 def timed_epochs():
     """The epoch times of every fit in the block, one EpochTimer each. The
     timer goes in beside skae's own callbacks: a callback of the user's
@@ -808,6 +834,9 @@ def bench_fixed(quick):
         ("a first fit of the architecture", {}, False, nullcontext()),
         ("a second fit (twin kept)", {}, True, nullcontext()),
         ("a second fit, twins off", {}, None, nullcontext()),
+        ("Keras's loop, 2 iterators/epoch, first", {}, False, keras_loop(2)),
+        ("Keras's loop, 2 iterators/epoch (before)", {}, True, keras_loop(2)),
+        ("Keras's loop, 1 iterator/epoch", {}, True, keras_loop(1)),
         ("tf.data tuning, rewrites on (before)", {}, True, stream_autotuning()),
         ("jit_compile=True, first fit", {"compile__jit_compile": True}, False, nullcontext()),
         ("jit_compile=True, second fit", {"compile__jit_compile": True}, True, nullcontext()),
@@ -830,7 +859,7 @@ def bench_fixed(quick):
                 make(epochs=10).fit(X[: 16 * params.get("batch_size", 32)])
             first, steady, fit, epochs = first_and_steady_epochs(make(), X)
         rate = flops / steady / 1e9
-        print(f"    {label:<36} first {first:5.2f} s, steady {steady:5.2f} s ({first / steady:4.2f}x), "
+        print(f"    {label:<40} first {first:5.2f} s, steady {steady:5.2f} s ({first / steady:4.2f}x), "
               f"beyond {fit - first - (epochs - 1) * steady:5.2f} s, {rate:5.1f} GFLOP/s = {rate / peak:4.0%} of sgemm",
               flush=True)  # fmt: skip
 
@@ -838,11 +867,15 @@ def bench_fixed(quick):
 
     digits = (load_digits().data / 16).astype(np.float32)
     print(f"  DenseAutoencoder(8) on digits ({len(digits)} rows): fit time minus its epochs at the steady rate:")
-    cases = [("first fit of the architecture", False), ("a later fit", True), ("a later fit, twins off", None)]
-    for label, twins in cases:
+    cases = [
+        ("first fit of the architecture", False, nullcontext), ("a later fit", True, nullcontext),
+        ("a later fit, twins off", None, nullcontext), ("first fit, Keras's loop (before)", False, keras_loop),
+        ("a later fit, Keras's loop (before)", True, keras_loop),
+    ]  # fmt: skip
+    for label, twins, loop in cases:
         _training._twins.clear()
         make = lambda: DenseAutoencoder(8, epochs=10, tol=None, random_state=0)  # noqa: E731
-        with without_twins() if twins is None else nullcontext():
+        with without_twins() if twins is None else nullcontext(), loop(2) if loop is keras_loop else loop():
             if twins is not False:
                 make().fit(digits)
             first, steady, fit, epochs = first_and_steady_epochs(make(), digits)
@@ -855,9 +888,12 @@ def bench_fixed(quick):
     grid = {"n_components": [4, 8, 16, 32]}
     print("  GridSearchCV over n_components (4 values) x 3 folds, epochs=10, against its fits' own epochs, each")
     print("  at the median of that fit's epochs after its first:")
-    for label, twins in [("twins kept", True), ("twins off", None)]:
+    for label, twins, loop in [
+        ("twins kept", True, nullcontext()), ("twins off", None, nullcontext()),
+        ("twins kept, Keras's loop (before)", True, keras_loop(2)),
+    ]:  # fmt: skip
         _training._twins.clear()
-        with without_twins() if twins is None else nullcontext(), timed_epochs() as timers:
+        with without_twins() if twins is None else nullcontext(), loop, timed_epochs() as timers:
             start = time.perf_counter()
             GridSearchCV(DenseAutoencoder(epochs=10, tol=None, random_state=0), grid, cv=3, refit=False).fit(digits)
             seconds = time.perf_counter() - start

@@ -408,7 +408,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
             self.model_.steps_per_execution = 1  # several steps per call fail under one (keras-team/keras#19246)
         elif not trained_before and "compile__steps_per_execution" not in params:
             n_batches = -(-len(X) // self.batch_size)
-            self.model_.steps_per_execution = _training.steps_per_execution(epochs, n_batches)
+            self.model_.steps_per_execution = _training.steps_per_execution(n_batches)
         # the shuffle too: skae's stream takes the seed, Keras's batching (a fit__ parameter) the global one
         with self._seeded(global_seed=bool(fit_params)):
             history = _training.fit_model(

@@ -25,10 +25,9 @@ from ._persistence import check_config
 
 # Keras pays a fixed Python cost per training step; running up to 16 steps per
 # call makes small networks on CPU 1.5-2x faster to train (benchmarks/run.py).
-# But Keras traces its multi-step loop twice, about 0.1 s more than one step:
-# a first training of fewer steps than SHORT_FIT_STEPS runs one step per call.
+# skae's loop of several steps (counted_steps) costs less to trace than one
+# step per call costs to run, from the first epoch of a fit of 57 batches on.
 STEPS_PER_EXECUTION = 16
-SHORT_FIT_STEPS = 100
 
 # epochs="auto" shows the network about this many samples, within EPOCH_RANGE.
 AUTO_EPOCH_SAMPLES = 100_000
@@ -40,10 +39,9 @@ def auto_epochs(n_samples):
     return int(np.clip(np.ceil(AUTO_EPOCH_SAMPLES / n_samples), *AUTO_EPOCH_RANGE))
 
 
-def steps_per_execution(epochs, n_batches):
-    """Up to 16 steps per call and a whole number of calls per epoch; one
-    step per call for a short first training."""
-    return 1 if epochs * n_batches < SHORT_FIT_STEPS else min(n_batches, STEPS_PER_EXECUTION)
+def steps_per_execution(n_batches):
+    """Steps per call to the traced loop: up to 16, no more than an epoch has."""
+    return min(n_batches, STEPS_PER_EXECUTION)
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -334,21 +332,67 @@ def fit_model(
         model.optimizer.build(model.trainable_variables)
     if not fit_params:
         n_batches = -(-len(X) // batch_size)
-        endless = n_batches % model.steps_per_execution == 0
-        kwargs.update(steps_per_epoch=n_batches if endless else None, shuffle=False, batch_size=None)
-        X, y = batches(X, y, batch_size, seed, endless=endless), None
+        kwargs.update(steps_per_epoch=n_batches, shuffle=False, batch_size=None)
+        X, y = batches(X, y, batch_size, seed, endless=True), None
         if validation_data is not None:
             kwargs["validation_data"] = batches(*validation_data, batch_size, shuffle=False)
     with (
         quiet_retracing(),
         keras_reduce_mended(model.distribute_strategy),
         trained_twin(model) if reuse else nullcontext(model) as trainer,
+        counted_steps(trainer, n_batches) if not fit_params and trainer.steps_per_execution > 1 else nullcontext(),
     ):
         fuse_adam(trainer.optimizer)
         history = trainer.fit(
             X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch, callbacks=callbacks, **kwargs
         )
     return history.history
+
+
+@contextmanager
+def counted_steps(model, n_batches):
+    """Train ``model`` in the block with a ``train_function`` of skae's own,
+    for a fit fed one endless stream of ``n_batches`` batches an epoch: each
+    call runs up to ``steps_per_execution`` steps, and no further than the
+    epoch's end. Keras's own function is back after the block.
+
+    Keras's loop of several steps reads a stream that ends with each epoch,
+    and makes two iterators over it an epoch (one is thrown away), 3 ms each
+    for skae's stream: a sixth of an epoch on digits. One endless stream is
+    one iterator for the whole fit. The traced loop is kept on the model, so
+    that a twin traces it once.
+    """
+    loop = vars(model).get("_skae_steps")
+    if loop is None:
+        step = model.train_step
+        if model.jit_compile:
+            step = tf.function(step, jit_compile=True, reduce_retracing=True)
+
+        @tf.autograph.experimental.do_not_convert
+        def steps(iterator, n):
+            tf.while_loop(lambda i: i < n, lambda i: [_after(step(iterator.get_next()), i + 1)], [tf.constant(0)])
+            return model.get_metrics_result()
+
+        loop = model._skae_steps = tf.function(steps, reduce_retracing=True)
+    done = 0
+
+    def train_function(iterator):
+        nonlocal done
+        n = min(model.steps_per_execution, n_batches - done % n_batches)
+        done += n
+        return loop(iterator, tf.constant(n))
+
+    kept, model.train_function = model.train_function, train_function
+    try:
+        yield
+    finally:
+        model.train_function = kept
+
+
+def _after(logs, value):
+    """``value``, computed once ``logs`` are."""
+    with tf.control_dependencies(tf.nest.flatten(logs)):
+        return tf.identity(value)
 
 
 def fuse_adam(optimizer):

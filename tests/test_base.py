@@ -219,9 +219,10 @@ def assert_unchanged(ae, before):
 
 
 class Interrupt(keras.callbacks.Callback):
+    """Ctrl-C after the first call's steps have changed the weights."""
+
     def on_train_batch_end(self, batch, logs=None):
-        if batch == 1:
-            raise KeyboardInterrupt
+        raise KeyboardInterrupt
 
 
 def test_a_failed_refit_keeps_the_model_it_had():
@@ -490,11 +491,11 @@ def test_optimizer_instance_is_copied_for_each_fit(small_digits):
 @pytest.mark.parametrize(
     "params, steps_per_execution",
     [
-        ({"epochs": 2}, 1),  # 2 epochs x 10 batches: too short to pay for tracing a multi-step loop
-        ({"epochs": 10}, 10),  # one call to Keras per epoch
+        ({"epochs": 2}, 10),  # one call to Keras per epoch, however short the fit
+        ({"epochs": 10}, 10),
         ({"epochs": 10, "batch_size": 8}, 16),  # 38 batches per epoch: 16 per call, the rest in a short call
         ({"epochs": 2, "compile__steps_per_execution": 4}, 4),  # the user's choice wins
-        ({"epochs": 3, "fit__shuffle": False}, 1),
+        ({"epochs": 3, "fit__shuffle": False}, 10),  # Keras's batching and loop
     ],
 )
 def test_steps_per_call_and_per_epoch(small_digits, params, steps_per_execution):
@@ -506,6 +507,28 @@ def test_steps_per_call_and_per_epoch(small_digits, params, steps_per_execution)
     ae.set_params(warm_start=True, epochs=1).fit(X_train[:100])  # the traced loop is kept
     assert ae.model_.steps_per_execution == steps_per_execution
     assert int(ae.model_.optimizer.iterations) == params["epochs"] * batches + -(-100 // ae.batch_size)
+
+
+def test_several_steps_per_call_read_one_stream_and_train_as_one_step_per_call(small_digits, monkeypatch):
+    """38 batches an epoch at 16 steps per call: skae's loop runs 16, 16 and
+    6 steps an epoch from one iterator for the whole fit, and trains the
+    model that one step per call trains. Keras's own loop is the model's
+    again after the fit."""
+    X_train, _ = small_digits  # 300 rows
+    monkeypatch.setattr(_training, "trained_twin", nullcontext)  # the estimator's own model trains
+    iterators, iterate = [], tf.data.Dataset.__iter__
+    monkeypatch.setattr(tf.data.Dataset, "__iter__", lambda stream: iterators.append(stream) or iterate(stream))
+    make = lambda steps: DenseAutoencoder(  # noqa: E731
+        4, epochs=5, batch_size=8, tol=None, random_state=0, compile__steps_per_execution=steps
+    )
+    several = make(16).fit(X_train)
+    assert len(iterators) == 1 and int(several.model_.optimizer.iterations) == 5 * 38
+    one = make(1).fit(X_train)
+    assert_allclose(several.history_["loss"], one.history_["loss"], rtol=1e-6)
+    assert_allclose(several.transform(X_train), one.transform(X_train), rtol=1e-5, atol=1e-6)
+    assert several.model_.train_function is None  # Keras's fit makes its own again
+    several.model_.fit(X_train, X_train, batch_size=8, epochs=1, verbose=0)
+    assert int(several.model_.optimizer.iterations) == 6 * 38
 
 
 def test_unknown_keyword_is_rejected_at_construction():
@@ -661,6 +684,11 @@ def no_twins(monkeypatch):
     return _training._twins
 
 
+def traced(model):
+    """Whether ``model`` traced a training loop of its own: Keras's, or skae's (kept on it)."""
+    return model.train_function is not None or "_skae_steps" in vars(model)
+
+
 def fitted_outputs(make, X, y):
     est = make().fit(X, y) if y is not None else make().fit(X)
     outputs = est.predict_proba(X) if y is not None else est.transform(X)
@@ -677,11 +705,11 @@ def test_a_fit_through_a_twin_gives_the_fit_of_the_model_itself(name, small_digi
     twins = {id(twin) for twin in no_twins.values()}
     second, second_out, second_loss = fitted_outputs(make, X, y)  # trains through the kept twin
     assert {id(twin) for twin in no_twins.values()} == twins, "the second fit should reuse the twins"
-    assert second.model_.train_function is None, "the estimator's own model never traced a step"
+    assert not traced(second.model_), "the estimator's own model never traced a step"
     assert id(second.model_) not in twins
     monkeypatch.setattr(_training, "trained_twin", nullcontext)
     alone, alone_out, alone_loss = fitted_outputs(make, X, y)
-    assert alone.model_.train_function is not None
+    assert traced(alone.model_)
     assert_allclose(first_loss, alone_loss, rtol=1e-5)
     assert_allclose(second_loss, alone_loss, rtol=1e-5)
     assert_allclose(second_out, alone_out, rtol=1e-4, atol=1e-6)
@@ -696,7 +724,7 @@ def test_partial_fit_through_a_twin_continues_training(small_digits, no_twins):
     ae = DenseAutoencoder(4, random_state=0)
     for _ in range(3):
         ae.partial_fit(X)
-    assert ae.model_.train_function is None and len(no_twins) == 1
+    assert not traced(ae.model_) and len(no_twins) == 1
     assert int(ae.model_.optimizer.iterations) == 3 * int(np.ceil(len(X) / ae.batch_size))
     assert ae.history_["loss"][2] < ae.history_["loss"][0]
 
@@ -739,18 +767,18 @@ def test_an_architecture_key_leaves_out_numbered_names_and_the_learning_rate(sma
 
 def test_fits_in_threads_each_take_a_twin_or_their_own(small_digits, no_twins):
     """Fits of one architecture in two threads at once: one takes the kept
-    twin, the other makes its own, and each estimator keeps what it trained.
-    (Unseeded: a seeded fit seeds Python's random state, which threads share.)"""
+    twin, the other makes its own, and each estimator keeps what it trained."""
     from joblib import Parallel, delayed
 
     X = small_digits[0]
     untrained = DenseAutoencoder(4, epochs=1).fit(X[:1]).score(X)
+    no_twins.clear()  # that one row's fit ran one step per call: another architecture
     fitted = Parallel(n_jobs=2, backend="threading")(
         delayed(DenseAutoencoder(4, epochs=5).fit)(X) for _ in range(4)
     )
     assert len({id(est.model_) for est in fitted}) == 4 and len(no_twins) == 1
     for est in fitted:
-        assert est.model_.train_function is None and len(est.history_["loss"]) == 5
+        assert not traced(est.model_) and len(est.history_["loss"]) == 5
         assert est.score(X) > untrained
         assert_allclose(est.predict(X), est.model_(X, training=False).numpy(), atol=1e-5)
 
