@@ -320,10 +320,10 @@ def fit_model(
 ):
     """Train ``model`` for ``epochs`` more epochs; its history as a dict.
 
-    Arrays are fed as skae's own stream (``batches``) unless a ``fit__``
-    parameter asks for Keras's batching: an endless one when each epoch is
-    a whole number of Keras calls, else one that ends with each epoch.
-    With ``reuse``, a twin of the model trains in its place (``trained_twin``).
+    Arrays are fed as skae's own endless stream (``batches``), several
+    steps a call through skae's loop (``counted_steps``), unless a ``fit__``
+    parameter asks for Keras's batching and loop. With ``reuse``, a twin of
+    the model trains in its place (``trained_twin``).
     """
     kwargs = {"batch_size": batch_size, "validation_data": validation_data, "verbose": verbose, **fit_params}
     if not model.optimizer.built:
