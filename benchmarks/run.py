@@ -886,14 +886,14 @@ def bench_fixed(quick):
     digits = (load_digits().data / 16).astype(np.float32)
     print(f"  DenseAutoencoder(8) on digits ({len(digits)} rows): fit time minus its epochs at the steady rate:")
     cases = [
-        ("first fit of the architecture", False, nullcontext), ("a later fit", True, nullcontext),
-        ("a later fit, twins off", None, nullcontext), ("first fit, Keras's loop (before)", False, keras_loop),
-        ("a later fit, Keras's loop (before)", True, keras_loop),
+        ("first fit of the architecture", False, nullcontext()), ("a later fit", True, nullcontext()),
+        ("a later fit, twins off", None, nullcontext()), ("first fit, Keras's loop (before)", False, keras_loop(2)),
+        ("a later fit, Keras's loop (before)", True, keras_loop(2)),
     ]  # fmt: skip
     for label, twins, loop in cases:
         _training._twins.clear()
         make = lambda: DenseAutoencoder(8, epochs=10, tol=None, random_state=0)  # noqa: E731
-        with without_twins() if twins is None else nullcontext(), loop(2) if loop is keras_loop else loop():
+        with without_twins() if twins is None else nullcontext(), loop:
             if twins is not False:
                 make().fit(digits)
             first, steady, fit, epochs = first_and_steady_epochs(make(), digits)

@@ -216,3 +216,26 @@ def test_skops_and_pickle_refuse_a_lambda_model(fitted, monkeypatch):
         sio.loads(data, trusted=sio.get_untrusted_types(data=data))
     with pytest.raises(ValueError, match="Lambda layer"):
         pickle.loads(pickle.dumps(fitted["dense"]))
+
+
+def test_a_model_that_trained_itself_through_skaes_loop_loads_and_trains_on_in_another_process(small_digits, tmp_path):
+    # A callback of the user's makes the estimator train its own model, not a
+    # twin; the loop skae traced is kept on that model, and must neither
+    # travel in the pickle nor stop the loaded model from training on.
+    X_train, X_test = small_digits
+    ae = dense(callbacks=[keras.callbacks.TerminateOnNaN()]).fit(X_train)
+    assert "_skae_steps" in vars(ae.model_)
+    with open(tmp_path / "ae.pickle", "wb") as file:
+        pickle.dump(ae, file)
+    np.save(tmp_path / "X.npy", X_test)
+    code = (
+        "import pickle, sys, numpy as np; ae = pickle.load(open(sys.argv[1], 'rb')); X = np.load(sys.argv[2]); "
+        "np.save(sys.argv[3], ae.transform(X)); ae.set_params(warm_start=True, epochs=1).fit(X); "
+        "print(int(ae.model_.optimizer.iterations))"
+    )
+    paths = [tmp_path / "ae.pickle", tmp_path / "X.npy", tmp_path / "codes.npy"]
+    run = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "codes.npy"), ae.transform(X_test))
+    batches = -(-len(X_train) // 32), -(-len(X_test) // 32)
+    assert int(run.stdout.split()[-1]) == FAST["epochs"] * batches[0] + batches[1]  # trained on, one pass of X_test
