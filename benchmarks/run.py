@@ -11,6 +11,15 @@
     of the sample photographs; the same network written in Keras beside
     DenseAutoencoder and ConvAutoencoder, and the documented recipe for
     28 x 28 digits.
+(t) tables: on real tables (the ten UCI tables in ../shared/data/tables when
+    present, scikit-learn's breast cancer and wine) and on 8 x 8 and
+    28 x 28 digits, each with a stated anomaly class (benchmarks/tabular.py):
+    DenseAutoencoder(k)'s held-out reconstruction error over PCA(k)'s at
+    k = 2, a quarter and half the width (2 to 32 on images), with and
+    without its linear path, and fit times; then the outlier detectors in
+    the unsupervised protocol (fit on all rows, score all rows): skae's,
+    IsolationForest, kNN distance, LOF, PCA's error, and pyod's ECOD and
+    AutoEncoder (benchmark extra), ROC AUC, mean rank and seconds.
 (s) stopping: epochs="auto" against a budget of 300 (digits) or 100 (MNIST)
     epochs trained through, stopped by tol on the training loss (the
     default rule, MLPRegressor's) and by early_stopping on held-out data:
@@ -98,7 +107,10 @@ from sklearn.decomposition import PCA
 from sklearn.feature_extraction.image import extract_patches_2d
 from sklearn.model_selection import train_test_split
 
-from skae import (
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tabular  # noqa: E402  (benchmarks/tabular.py, beside this file)
+
+from skae import (  # noqa: E402
     AutoencoderClassifier,
     AutoencoderOutlierDetector,
     ContractiveAutoencoder,
@@ -1153,8 +1165,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
     parts = (
-        "quality stopping anomaly fit fixed transform contractive conv stacked pretraining memory search startup "
-        "chunked distribute"
+        "quality tables stopping anomaly fit fixed transform contractive conv stacked pretraining memory search "
+        "startup chunked distribute"
     ).split()
     parser.add_argument("--only", nargs="+", choices=parts, help="run only these parts")
     args = parser.parse_args()
@@ -1162,6 +1174,8 @@ def main():
 
     if "quality" in only:
         bench_quality(quick)
+    if "tables" in only:
+        tabular.bench_tables(quick)
     if "stopping" in only:
         bench_stopping(quick)
     if "anomaly" in only:

@@ -48,7 +48,7 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
     def _validate_rows_on_disk(self, X, *, reset):
         """A memmap, checked a chunk at a time, as rows that training reads
         a chunk at a time (``skae._chunks``)."""
-        if self.early_stopping:
+        if self.early_stopping is True:
             raise ValueError(
                 "early_stopping=True holds out a random part of X in memory: fit X in memory, or fit the memmap "
                 "with early_stopping=False (tol stops on the training loss)."

@@ -15,6 +15,7 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
+import scipy.sparse as sp
 import tensorflow as tf
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import train_test_split
@@ -26,6 +27,12 @@ from . import _distribute, _persistence, _scikeras, _training
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(f"skae runs on Keras's TensorFlow backend. Received: KERAS_BACKEND={keras.backend.backend()!r}")
+
+# early_stopping="auto" holds out data from this many rows on, up to this many
+# values (40 MB of float32: the split copies X), where overfitting is likely
+# and a copy cheap; larger data trains on its training loss.
+AUTO_VALIDATION_ROWS = 50
+AUTO_VALIDATION_VALUES = 10_000_000
 
 # Fitted state that does not end in "_": dropped with the model.
 _PRIVATE_FITTED = ("_network", "_forward", "_random_state")
@@ -64,13 +71,37 @@ def as_float32(X, input_name="X", *, finite_checked=True):
     with np.errstate(over="ignore"):  # the overflow is reported below, with what to do
         X32 = X.astype(np.float32, copy=False)
     if (X32 is not X or not finite_checked) and not np.isfinite(X32).all():
-        assert_all_finite(X, input_name=input_name)  # NaN or infinity in X itself
+        missing = np.isnan(X32).reshape(len(X32), -1).any(axis=1)
+        if missing.any():
+            raise ValueError(
+                f"Input {input_name} contains NaN: {missing.sum()} of its {len(X32)} rows have missing values, which "
+                "skae's networks cannot train on or encode. Fill them first, for example with "
+                "make_pipeline(SimpleImputer(), ...) (sklearn.impute.SimpleImputer; add_indicator=True keeps "
+                "where they were), or drop those rows."
+            )
+        assert_all_finite(X, input_name=input_name)  # infinity in X itself
         raise ValueError(
             f"{input_name} has values that do not fit in float32 (largest magnitude {np.abs(X).max():.3g}, float32's "
             f"is {np.finfo(np.float32).max:.3g}): skae's networks compute in float32. Scale {input_name}, for example "
             "with StandardScaler."
         )
     return X32
+
+
+def validate_dense(estimator, X, y="no_validation", *, reset, allow_nd=False):
+    """X (and y, if given) checked as ``validate_data`` checks them, X as
+    float32; a sparse matrix and missing values are refused with what to do."""
+    if sp.issparse(X):
+        raise TypeError(
+            f"Sparse data was passed for X ({type(X).__name__} of shape {X.shape}), but skae's networks train on "
+            "dense arrays. For one-hot columns set OneHotEncoder(sparse_output=False), or "
+            "ColumnTransformer(sparse_threshold=0); reduce a large sparse matrix first, for example with "
+            "TruncatedSVD, or convert a small one with X.toarray()."
+        )
+    checked = validate_data(estimator, X, y, reset=reset, dtype="numeric", allow_nd=allow_nd, ensure_all_finite=False)
+    if isinstance(y, str):
+        return as_float32(checked, finite_checked=False)
+    return as_float32(checked[0], finite_checked=False), checked[1]
 
 
 def resolve_output_activation(activation, X):
@@ -120,7 +151,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "loss": [str, callable],
         "tol": [Interval(Real, 0, None, closed="left"), None],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, dict, HasMethods(["set_model"]), None],
@@ -139,7 +170,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         learning_rate=0.001,
         loss="auto",
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         callbacks=None,
@@ -209,8 +240,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
             # passes all its checks but one: its values must be finite, which
             # as_float32 checks in the same pass as float32's range.
             return as_float32(X, finite_checked=False)
-        X = validate_data(self, X, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
-        return as_float32(X)
+        return validate_dense(self, X, reset=reset, allow_nd=self._accepts_images)
 
     def _is_plain_float_matrix(self, X):
         return (
@@ -389,8 +419,9 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         params = self.get_params()
         users_callbacks = _scikeras.build_callbacks(params)
         callbacks = [*users_callbacks, _training.StopOnNonFiniteLoss()]
-        validation_data = None
-        if self.early_stopping:
+        validation_data, start = None, None
+        early_stopping = self._early_stopping(X, warm)
+        if early_stopping:
             split = dict(test_size=self.validation_fraction, random_state=self._random_state)
             if y is X:  # an autoencoder's target: split once, keep it the same array
                 X, X_val = train_test_split(X, **split)
@@ -398,10 +429,12 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
             else:
                 X, X_val, y, y_val = train_test_split(X, y, **split)
             validation_data = (X_val, y_val)
-        if self.early_stopping or self.tol is not None:
+            if not warm and self._starts_well():  # the first weights can be the best: PCA's solution
+                start = (X_val, y_val, self.batch_size)
+        if early_stopping or self.tol is not None:
             callbacks.append(
-                _training.StopWhenConverged("val_loss" if self.early_stopping else "loss", self.tol or 0.0,
-                                            self.n_iter_no_change, restore_best=self.early_stopping)
+                _training.StopWhenConverged("val_loss" if early_stopping else "loss", self.tol or 0.0,
+                                            self.n_iter_no_change, restore_best=early_stopping, start=start)
             )  # fmt: skip
         fit_params = self._keras_fit_params()
         if self.distribute_strategy is not None:  # a model moved under a strategy included
@@ -424,6 +457,21 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         for key, values in history.items():
             self.history_[key] += values
         _training.check_losses(self.history_["loss"], self.learning_rate)
+
+    def _early_stopping(self, X, warm):
+        """``early_stopping`` resolved: "auto" holds out data in a new fit
+        (not a warm start or ``partial_fit``, which train on all they are
+        given) where the network starts well (``_starts_well``) and X has
+        rows to spare."""
+        if self.early_stopping != "auto":
+            return self.early_stopping
+        in_memory = isinstance(X, np.ndarray) and AUTO_VALIDATION_ROWS <= len(X) and X.size <= AUTO_VALIDATION_VALUES
+        return not warm and in_memory and self._starts_well()
+
+    def _starts_well(self):
+        """Whether the network's first weights are a solution worth keeping
+        (PCA's, for an autoencoder with a linear path)."""
+        return False
 
     def _forget(self):
         """Drop every fitted attribute: unfitted, not half-fitted."""

@@ -7,10 +7,10 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import BaseAutoencoder
-from ._base import KerasEstimator, Network, as_float32, chain, inherit_signature
+from ._base import KerasEstimator, Network, chain, inherit_signature, validate_dense
 from ._docs import fill_doc
 from ._inference import compile_forward
 from ._training import auto_epochs
@@ -178,7 +178,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
                 f"autoencoder must be a skae autoencoder (DenseAutoencoder, StackedAutoencoder, ...). "
                 f"Received: {type(self.autoencoder).__name__}"
             )
-        X, y = validate_data(self, X, y, reset=reset, dtype="numeric", allow_nd=self._accepts_images)
+        X, y = validate_dense(self, X, y, reset=reset, allow_nd=self._accepts_images)
         unlabelled = unlabelled_mask(y)
         if unlabelled.all():
             raise ValueError(
@@ -202,7 +202,7 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
             raise ValueError(f"y has labels {np.setdiff1d(labels, self.classes_)} not seen in the first fit.")
         codes = np.full(len(y), UNLABELLED)
         codes[~unlabelled] = np.searchsorted(self.classes_, labels)
-        return as_float32(X), codes
+        return X, codes
 
     @property
     def _accepts_images(self):

@@ -3,13 +3,19 @@
 from numbers import Integral, Real
 
 import keras
-from sklearn.utils._param_validation import Interval
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import BaseAutoencoder
 from ._base import inherit_signature, resolve_output_activation
 from ._docs import fill_doc
-from ._layers import SparsityPenalty, TiedDense
+from ._layers import LinearPlus, SparsityPenalty, TiedDense
+
+# The linear path starts at PCA's solution on the first rows of X, at most
+# this many values of them (8 MB of float32): 2,551 rows of 784 pixels.
+PCA_VALUES = 2_000_000
 
 
 @fill_doc
@@ -90,6 +96,7 @@ class DenseAutoencoder(BaseAutoencoder):
         "tied_weights": ["boolean"],
         "activity_regularization": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "linear_path": [StrOptions({"auto"}), "boolean"],
     }
 
     def __init__(
@@ -103,6 +110,7 @@ class DenseAutoencoder(BaseAutoencoder):
         tied_weights=False,
         activity_regularization=0.0,
         dropout=0.0,
+        linear_path="auto",
         **params,
     ):
         super().__init__(**params)
@@ -114,11 +122,13 @@ class DenseAutoencoder(BaseAutoencoder):
         self.tied_weights = tied_weights
         self.activity_regularization = activity_regularization
         self.dropout = dropout
+        self.linear_path = linear_path
 
     @property
     def components_(self):
         check_is_fitted(self)
-        first = next(layer for layer, _ in self._encoder_layers() if isinstance(layer, (keras.layers.Dense, TiedDense)))
+        layers = [inner for layer, _ in self._encoder_layers() for inner in getattr(layer, "chain", [layer])]
+        first = next(layer for layer in layers if isinstance(layer, (keras.layers.Dense, TiedDense)))
         return first.kernel.numpy().T.copy()
 
     def _check_architecture(self, n_features):
@@ -150,9 +160,21 @@ class DenseAutoencoder(BaseAutoencoder):
     def _dropout(self):
         return [(keras.layers.Dropout(self.dropout), {})] if self.dropout > 0 else []
 
+    def _uses_linear_path(self):
+        """Whether each half adds a linear map, started at PCA's solution, to its layers."""
+        fits = not self.tied_weights and self.code_activation == "linear"
+        if self.linear_path is True and not fits:
+            raise ValueError(
+                "linear_path=True needs a linear code of untied weights: the code is PCA's plus the network's. "
+                f"Received: code_activation={self.code_activation!r}, tied_weights={self.tied_weights}."
+            )
+        return fits if self.linear_path == "auto" else self.linear_path
+
     def _build_network(self, X):
         hidden = self._check_architecture(X.shape[1])
         self.output_activation_ = resolve_output_activation(self.output_activation, X)
+        if self._uses_linear_path():
+            return self._network_with_linear_path(X, hidden)
         encoder = []
         for units in hidden:
             encoder += self._layer(units, self.activation) + self._dropout()
@@ -172,4 +194,56 @@ class DenseAutoencoder(BaseAutoencoder):
                 decoder += self._layer(units, activation)
             if i < len(hidden):
                 decoder += self._dropout()
+        return encoder, decoder
+
+    def _starts_well(self):
+        return self._uses_linear_path()
+
+    def _build(self, X, *, train=True):
+        super()._build(X, train=train)
+        if train and self._uses_linear_path():
+            self._start_at_pca(X)
+
+    def _start_at_pca(self, X):
+        """Set the linear maps to PCA's solution on X (its first PCA_VALUES
+        values): the code is PCA's, the reconstruction PCA's; through a
+        sigmoid output, nearly so (the inverse of the sigmoid's slope at
+        1/2, and the logit of the mean)."""
+        n_rows = max(1, PCA_VALUES // int(np.prod(X.shape[1:])))
+        rows = np.asarray(X[:n_rows], dtype=np.float32).reshape(min(len(X), n_rows), -1)
+        n_components = min(self.n_components, *rows.shape)
+        pca = PCA(n_components, random_state=self._random_state).fit(rows)
+        components = np.zeros((self.n_components, rows.shape[1]))
+        components[:n_components] = pca.components_
+        mean = pca.mean_
+        encoder, decoder = (next(layer for layer, _ in self._layers(part) if isinstance(layer, LinearPlus))
+                            for part in ("encoder", "decoder"))  # fmt: skip
+        encoder.kernel.assign(components.T)
+        encoder.bias.assign(-mean @ components.T)
+        if self.output_activation_ == "sigmoid":
+            mean = np.clip(mean, 0.02, 0.98)
+            decoder.kernel.assign(4 * components)
+            decoder.bias.assign(np.log(mean / (1 - mean)))
+        else:
+            decoder.kernel.assign(components)
+            decoder.bias.assign(mean)
+
+    def _network_with_linear_path(self, X, hidden):
+        """Each half one LinearPlus: a linear map beside the hidden layers,
+        whose last kernel starts at zero, so that the network starts as its
+        linear maps, which ``_start_at_pca`` sets to PCA's solution."""
+
+        def half(widths, units):
+            layers = []
+            for width in widths:
+                layers += [keras.layers.Dense(width, activation=self.activation)]
+                layers += [layer for layer, _ in self._dropout()]
+            return LinearPlus(units, [*layers, keras.layers.Dense(units, kernel_initializer="zeros")])
+
+        encoder = [(half(hidden, self.n_components), {})]
+        if self.activity_regularization > 0:
+            encoder.append((SparsityPenalty(self.activity_regularization), {}))
+        decoder = [(half(hidden[::-1], X.shape[1]), {})]
+        if self.output_activation_ != "linear":
+            decoder.append((keras.layers.Activation(self.output_activation_), {}))
         return encoder, decoder

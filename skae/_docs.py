@@ -41,13 +41,19 @@ TRAINING_PARAMETERS_DOC = """\
         loss still falls by more than 1e-4 an epoch at the end, so the
         default trains all of them; see :ref:`stopping`.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data and stop when
         its loss has not improved by more than ``tol`` for more than
-        ``n_iter_no_change`` epochs, keeping the best weights.
+        ``n_iter_no_change`` epochs, keeping the best weights. "auto" does
+        so where the network starts from a solution of its own (the linear
+        path of ``DenseAutoencoder`` and its subclasses, at PCA's solution:
+        the best weights can be the first) and X is an array of at least
+        50 rows and at most 10 million values (the split copies it), in a
+        new fit; elsewhere (a warm start, ``partial_fit``, a memmap) it is
+        False.
 
     validation_fraction : float, default=0.1
-        Share of the training data held out when ``early_stopping`` is on.
+        Share of the training data held out when early stopping is on.
 
     n_iter_no_change : int, default=10
         Epochs in a row without an improvement of more than ``tol`` before
@@ -151,7 +157,18 @@ DENSE_PARAMETERS_DOC = """\
         ``activity_regularization * sum(|code|)`` is added to the loss.
 
     dropout : float, default=0.0
-        Dropout rate after each hidden layer, during training only."""
+        Dropout rate after each hidden layer, during training only.
+
+    linear_path : bool or "auto", default="auto"
+        Give each half of the network a linear map beside its layers, both
+        started at PCA's solution on X and the layers' last kernels at zero:
+        the code is PCA's code plus what the encoder's layers add, the
+        reconstruction PCA's plus what the decoder's add (through a sigmoid
+        output, nearly PCA's). Training starts where PCA ends, and with
+        ``early_stopping="auto"`` keeps PCA's solution if no epoch beats it
+        on held-out rows. Measured on the tables and images of
+        ``benchmarks/run.py --only tables``; see :ref:`tables`. "auto" is
+        True for a linear code of untied weights, False otherwise."""
 
 DENSE_ATTRIBUTES_DOC = """\
     output_activation_ : str

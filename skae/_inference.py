@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import erf, expit, softmax
 
-from ._layers import TiedDense
+from ._layers import LinearPlus, TiedDense
 
 # Rows per call of the traced function: bounds the memory of large batches.
 CHUNK_ROWS = 4096
@@ -108,6 +108,12 @@ def _numpy_op(layer, call_kwargs):
         mean, variance = _numpy(layer.mean), _numpy(layer.variance)
         scale = np.maximum(np.sqrt(variance), np.float32(keras.config.epsilon()))
         return (lambda x: mean + x * scale) if layer.invert else (lambda x: (x - mean) / scale)
+    if kind is LinearPlus:
+        chain = _numpy_chain([(inner, {}) for inner in layer.chain])
+        if chain is None:
+            return None
+        linear = _affine(_numpy(layer.kernel), _numpy(layer.bias), ACTIVATIONS["linear"])
+        return lambda x: linear(x) + chain(x)
     if isinstance(layer, _IDENTITY_LAYERS) or getattr(layer, "identity_at_inference", False):
         return ACTIVATIONS["linear"]
     return None

@@ -88,6 +88,53 @@ class SparsityPenalty(keras.layers.Layer):
         return {**super().get_config(), "l1": self.l1}
 
 
+@keras.saving.register_keras_serializable(package="skae")
+class LinearPlus(keras.layers.Layer):
+    """A linear map beside a chain of layers: ``x @ kernel + bias + f(x)``.
+
+    The linear map starts at zero, for its owner to set (an autoencoder sets
+    it to PCA's solution); so should the chain's last layer, so that the
+    layer starts as the linear map alone.
+
+    Parameters
+    ----------
+    units : int
+        Width of the output: of the linear map and of the chain's last layer.
+    layers : list of keras.layers.Layer
+        The chain ``f``, called in order; Keras passes the training flag on.
+    """
+
+    def __init__(self, units, layers, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"units must be a positive integer. Received: units={units}")
+        self.units = units
+        self.chain = [keras.saving.deserialize_keras_object(layer) if isinstance(layer, dict) else layer
+                      for layer in layers]  # fmt: skip
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units), initializer="zeros")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        shape = input_shape
+        for layer in self.chain:
+            if not layer.built:  # a loaded layer's chain comes built
+                layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+
+    def call(self, inputs):
+        x = inputs
+        for layer in self.chain:
+            x = layer(x)
+        return ops.matmul(inputs, self.kernel) + self.bias + x
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        layers = [keras.saving.serialize_keras_object(layer) for layer in self.chain]
+        return {**super().get_config(), "units": self.units, "layers": layers}
+
+
 NOISES = ("gaussian", "masking", "salt_and_pepper")
 
 

@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import validate_dense
 from ._persistence import SkaeEstimator
 
 
@@ -24,6 +25,24 @@ def _default_autoencoder():
 # distance or error) lies beyond the upper whisker of a box plot of the logs of
 # the held-out samples' anomalies.
 WHISKER = 1.5
+
+
+def _log_floor(anomaly):
+    """The least anomaly whose logarithm counts: a thousandth of the median
+    positive one. Below it (a code that coincides with a training code, an
+    error of 0) the logarithm would run to -708 and the whisker to infinity."""
+    positive = anomaly[anomaly > 0]
+    return 1e-3 * np.median(positive) if len(positive) else 1.0
+
+
+def _upper_whisker(anomaly, floor):
+    """The anomaly at the upper whisker of a box plot of the logarithms."""
+    q1, q3 = np.percentile(np.log(np.maximum(anomaly, floor)), [25, 75])
+    return np.exp(q3 + WHISKER * (q3 - q1))
+
+
+def _is_fitted(name):
+    return name.endswith("_") and not name.startswith("__")
 
 
 class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
@@ -147,7 +166,8 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
-        """Train the autoencoder on X, then keep its codes and set the threshold.
+        """Train the autoencoder on the distinct rows of X, keep its codes,
+        score X and set the threshold.
 
         Parameters
         ----------
@@ -161,41 +181,61 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         self : object
             The fitted detector.
         """
+        before = {name: value for name, value in vars(self).items() if _is_fitted(name)}
+        try:
+            self._fit(X)
+        except BaseException:  # all or nothing: what the detector had before the call
+            for name in [name for name in vars(self) if _is_fitted(name)]:
+                delattr(self, name)
+            vars(self).update(before)
+            raise
+        return self
+
+    def _fit(self, X):
+        X = validate_dense(self, X, reset=True, allow_nd=True)
+        # Training, scores and threshold are those of the distinct rows, in
+        # sorted order: the same whatever the number of copies of a row, or
+        # the order of the rows.
+        rows, inverse = np.unique(X.reshape(len(X), -1), axis=0, return_inverse=True)
+        rows, inverse = rows.reshape((len(rows), *X.shape[1:])), inverse.reshape(-1)
+        if len(rows) < 2:
+            raise ValueError(
+                f"X has {len(rows)} distinct row (n_samples={len(X)}): an outlier detector needs at least two."
+            )
         rng = check_random_state(self.random_state)
         autoencoder = _default_autoencoder() if self.autoencoder is None else clone(self.autoencoder)
         if autoencoder.get_params().get("random_state", 0) is None and self.random_state is not None:
             autoencoder.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
-        X_train, X_held_out = train_test_split(X, test_size=self.calibration_fraction, random_state=rng)
-        autoencoder.fit(X_train)
-        codes = autoencoder.transform(X_train) if self.scoring == "code_distance" else None
-        if self.scoring == "code_distance" and len(codes) < self.n_neighbors:
+        trained, held_out = train_test_split(np.arange(len(rows)), test_size=self.calibration_fraction,
+                                             random_state=rng)  # fmt: skip
+        autoencoder.fit(rows[trained])
+        codes = autoencoder.transform(rows[trained]) if self.scoring == "code_distance" else None
+        if codes is not None and len(codes) <= self.n_neighbors:
             raise ValueError(
-                f"n_neighbors={self.n_neighbors} needs at least as many training samples, but X has {len(X)}, "
-                f"{len(codes)} of them trained on (calibration_fraction={self.calibration_fraction})."
+                f"n_neighbors={self.n_neighbors} needs more training rows than that, but X has {len(rows)} distinct "
+                f"rows, {len(codes)} of them trained on (calibration_fraction={self.calibration_fraction})."
             )
+        scores = np.empty(len(rows))
+        if codes is None:
+            scores[:] = autoencoder.score_samples(rows)
+        else:  # each training row scored without its own code, as LocalOutlierFactor scores its training data
+            neighbours = NearestNeighbors(n_neighbors=self.n_neighbors).fit(codes)
+            scores[trained] = -neighbours.kneighbors()[0].mean(axis=1)
+            scores[held_out] = self._scores(autoencoder, codes, self.n_neighbors, rows[held_out])
         if self.contamination == "auto":
-            anomaly = -self._scores(autoencoder, codes, self.n_neighbors, X_held_out)
-            log_anomaly = np.log(np.maximum(anomaly, np.finfo(float).tiny))
-            q1, q3 = np.percentile(log_anomaly, [25, 75])
-            offset = -np.exp(q3 + WHISKER * (q3 - q1))
-        else:
-            offset = np.percentile(self._scores(autoencoder, codes, self.n_neighbors, X), 100 * self.contamination)
-        # all or nothing: the fitted attributes are set once everything has worked
+            offset = -_upper_whisker(-scores[held_out], floor=_log_floor(-scores))
+        else:  # as IsolationForest: predict(X) flags that share of the (distinct) rows of X
+            offset = np.percentile(self._scores(autoencoder, codes, self.n_neighbors, rows), 100 * self.contamination)
         self.autoencoder_, self.codes_, self.offset_ = autoencoder, codes, float(offset)
+        self.training_scores_ = scores[inverse]
         self.n_neighbors_ = self.n_neighbors
-        self.n_features_in_ = autoencoder.n_features_in_
-        if hasattr(autoencoder, "feature_names_in_"):
-            self.feature_names_in_ = autoencoder.feature_names_in_
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        return self
 
     @staticmethod
     def _scores(autoencoder, codes, n_neighbors, X):
         """Minus the anomaly of each sample of X: the mean distance from its
         code to its ``n_neighbors`` nearest ``codes``, or with no codes its
         reconstruction error."""
-        if codes is None:  # the autoencoder's own score, validation and messages included
+        if codes is None:  # the autoencoder's own score
             return autoencoder.score_samples(X).astype(np.float64)
         neighbours = NearestNeighbors(n_neighbors=n_neighbors).fit(codes)
         distances, _ = neighbours.kneighbors(autoencoder.transform(X))
@@ -217,6 +257,7 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
             squared reconstruction error (``scoring``).
         """
         check_is_fitted(self)
+        X = validate_dense(self, X, reset=False, allow_nd=True)
         return self._scores(self.autoencoder_, self.codes_, self.n_neighbors_, X)
 
     def decision_function(self, X):

@@ -39,7 +39,8 @@ def _custom_objects():
     # Importing the modules registers skae's layers and models with Keras.
     from . import _contractive, _layers
 
-    classes = [_layers.TiedDense, _layers.SparsityPenalty, _layers.Corruption, _contractive.ContractiveModel]
+    classes = [_layers.TiedDense, _layers.SparsityPenalty, _layers.Corruption, _layers.LinearPlus]
+    classes.append(_contractive.ContractiveModel)
     # scikeras's pickling registers a class again under a bare name
     # (">ContractiveModel"); files written after it name the class so.
     return {name: cls for cls in classes for name in (f"skae>{cls.__name__}", f">{cls.__name__}")}

@@ -83,7 +83,7 @@ class StackedAutoencoder(BaseAutoencoder, _BaseComposition):
     >>> stack.steps_[1][1].n_features_in_
     32
     >>> sorted(stack.history_)
-    ['inner_loss', 'loss', 'outer_loss']
+    ['inner_loss', 'inner_val_loss', 'loss', 'outer_loss', 'outer_val_loss']
     """
 
     _parameter_constraints = {

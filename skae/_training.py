@@ -69,12 +69,19 @@ class StopWhenConverged(keras.callbacks.Callback):
     epoch never stops it.
     """
 
-    def __init__(self, monitor, tol, n_iter_no_change, *, restore_best):
+    def __init__(self, monitor, tol, n_iter_no_change, *, restore_best, start=None):
         super().__init__()
         self.monitor, self.tol, self.n_iter_no_change, self.restore_best = monitor, tol, n_iter_no_change, restore_best
+        # (X_val, y_val, batch_size): the first weights are a candidate too, at their validation loss
+        self.start = start
 
     def on_train_begin(self, logs=None):
         self.best, self.best_weights, self.n_without_change = np.inf, None, 0
+        if self.start is not None:
+            X_val, y_val, batch_size = self.start
+            stream = batches(X_val, y_val, batch_size, shuffle=False)
+            self.best = self.model.evaluate(stream, verbose=0, return_dict=True)["loss"]
+            self.best_weights = self.model.get_weights()
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)

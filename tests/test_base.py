@@ -46,14 +46,14 @@ def with_value(value):
 
 
 BAD_INPUTS = [
-    (with_value(np.nan), ValueError, "Input X contains NaN"),
+    (with_value(np.nan), ValueError, r"Input X contains NaN: 1 of its 40 rows .* make_pipeline\(SimpleImputer\(\)"),
     (with_value(np.inf), ValueError, "Input X contains infinity"),
     (with_value(1e39), ValueError, r"X has values that do not fit in float32 \(largest magnitude 1e\+39"),
     (np.array([["a", "b"], ["c", "d"]]), ValueError, "strings"),
     (np.array([[1.0, "b"], [2.0, "d"]], dtype=object), ValueError, "could not convert string to float"),
     (X[:, 0], ValueError, "Expected 2D array, got 1D array"),
     (X[:0], ValueError, "0 sample"),
-    (sp.csr_matrix(X), TypeError, "Sparse data was passed"),
+    (sp.csr_matrix(X), TypeError, r"Sparse data was passed .* OneHotEncoder\(sparse_output=False\)"),
 ]
 
 
@@ -168,12 +168,15 @@ def test_a_fit_that_collapses_to_a_constant_output_warns(small_digits):
     X_train, _ = small_digits
     # learning_rate=1e4: the loss stays finite, the output is one image for every input
     with pytest.warns(ConvergenceWarning, match="collapsed to a constant output.*learning_rate=10000.0") as record:
-        ae = DenseAutoencoder(8, epochs=5, learning_rate=1e4, random_state=0).fit(X_train)
+        ae = DenseAutoencoder(8, epochs=5, learning_rate=1e4, linear_path=False, random_state=0).fit(X_train)
     assert record[0].filename == __file__
     assert ae.predict(X_train).std(axis=0).max() < 1e-3
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        DenseAutoencoder(8, epochs=5, random_state=0).fit(X_train)
+        DenseAutoencoder(8, epochs=5, linear_path=False, random_state=0).fit(X_train)
+        # with its linear path the fit keeps its best weights on held-out rows: the first, near PCA's
+        kept = DenseAutoencoder(8, epochs=5, learning_rate=1e4, random_state=0).fit(X_train)
+    assert kept.score(X_train) > 5 * ae.score(X_train)
 
 
 class ScaleWeights(keras.callbacks.Callback):
@@ -478,7 +481,7 @@ def test_routed_and_learning_rate_parameters_reach_the_optimizer(small_digits):
 def test_optimizer_instance_is_copied_for_each_fit(small_digits):
     X_train, _ = small_digits
     optimizer = keras.optimizers.RMSprop(learning_rate=0.002)
-    ae = DenseAutoencoder(epochs=1, optimizer=optimizer).fit(X_train)
+    ae = DenseAutoencoder(epochs=1, optimizer=optimizer, early_stopping=False).fit(X_train)
     assert ae.model_.optimizer is not optimizer
     assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.002)
     first = ae.model_.optimizer
@@ -500,7 +503,7 @@ def test_optimizer_instance_is_copied_for_each_fit(small_digits):
 )
 def test_steps_per_call_and_per_epoch(small_digits, params, steps_per_execution):
     X_train, _ = small_digits  # 300 rows
-    ae = DenseAutoencoder(4, hidden_layer_sizes=(), **params).fit(X_train)
+    ae = DenseAutoencoder(4, hidden_layer_sizes=(), early_stopping=False, **params).fit(X_train)
     assert ae.model_.steps_per_execution == steps_per_execution
     batches = -(-300 // ae.batch_size)
     assert int(ae.model_.optimizer.iterations) == params["epochs"] * batches  # each epoch one pass over X
@@ -519,7 +522,7 @@ def test_several_steps_per_call_read_one_stream_and_train_as_one_step_per_call(s
     iterators, iterate = [], tf.data.Dataset.__iter__
     monkeypatch.setattr(tf.data.Dataset, "__iter__", lambda stream: iterators.append(stream) or iterate(stream))
     make = lambda steps: DenseAutoencoder(  # noqa: E731
-        4, epochs=5, batch_size=8, tol=None, random_state=0, compile__steps_per_execution=steps
+        4, epochs=5, batch_size=8, tol=None, early_stopping=False, random_state=0, compile__steps_per_execution=steps
     )
     several = make(16).fit(X_train)
     assert len(iterators) == 1 and int(several.model_.optimizer.iterations) == 5 * 38
@@ -558,11 +561,12 @@ def test_early_stopping_holds_out_validation_data_and_keeps_the_best_weights(sma
 def test_training_stops_when_the_loss_has_converged(small_digits):
     X_train, _ = small_digits
     # as MLPRegressor: no improvement of more than tol for more than n_iter_no_change epochs in a row
-    ae = DenseAutoencoder(4, epochs=300, tol=1.0, n_iter_no_change=3, random_state=0).fit(X_train)
+    on_training_loss = dict(early_stopping=False, random_state=0)
+    ae = DenseAutoencoder(4, epochs=300, tol=1.0, n_iter_no_change=3, **on_training_loss).fit(X_train)
     assert len(ae.history_["loss"]) == 5  # the first epoch improves on nothing; four without improvement
-    ae = DenseAutoencoder(4, epochs=40, tol=None, n_iter_no_change=1, random_state=0).fit(X_train)
+    ae = DenseAutoencoder(4, epochs=40, tol=None, n_iter_no_change=1, **on_training_loss).fit(X_train)
     assert len(ae.history_["loss"]) == 40  # tol=None: every epoch
-    default = DenseAutoencoder(4, epochs=40, random_state=0).fit(X_train)
+    default = DenseAutoencoder(4, epochs=40, **on_training_loss).fit(X_train)
     assert len(default.history_["loss"]) == 40  # the loss still falls by more than 1e-4 an epoch
     assert_allclose(default.history_["loss"], ae.history_["loss"], rtol=1e-6)
 
@@ -787,7 +791,7 @@ def test_the_least_recently_used_twin_is_dropped(small_digits, no_twins, monkeyp
     monkeypatch.setattr(_training, "KEPT_TWINS", 2)
     X = small_digits[0]
     for k in (2, 3, 4, 2):
-        DenseAutoencoder(k, hidden_layer_sizes=(), epochs=1).fit(X)
+        DenseAutoencoder(k, hidden_layer_sizes=(), linear_path=False, epochs=1).fit(X)
     widths = [json.loads(key)[0]["config"]["layers"][-1]["config"]["units"] for key in no_twins]
     code_widths = [json.loads(key)[0]["config"]["layers"][1]["config"]["units"] for key in no_twins]
     assert len(no_twins) == 2 and widths == [64, 64] and code_widths == [4, 2]

@@ -86,9 +86,13 @@ def test_pretrained_code_beats_random_features_with_few_labels(digits):
 
 def test_without_pretraining_the_autoencoder_is_untrained(labelled):
     X, _, y, _ = labelled
-    clf = AutoencoderClassifier(DenseAutoencoder(8, **SMALL), pretrain=False, freeze=1, epochs=2).fit(X, y)
+    classic = DenseAutoencoder(8, linear_path=False, **SMALL)
+    clf = AutoencoderClassifier(classic, pretrain=False, freeze=1, epochs=2).fit(X, y)
     assert clf.autoencoder_.history_["loss"] == []
     assert [layer.trainable for layer in clf.model_.layers if layer.weights] == [False, True, True]
+    # with its linear path, the encoder is one layer: the linear map and the layers beside it
+    clf = AutoencoderClassifier(DenseAutoencoder(8, **SMALL), pretrain=False, freeze=1, epochs=2).fit(X, y)
+    assert [layer.trainable for layer in clf.model_.layers if layer.weights] == [False, True]
 
 
 def test_string_labels_with_unlabelled_samples(labelled):

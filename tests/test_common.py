@@ -27,8 +27,10 @@ CHECK_PARAMS = {
     },
     "AutoencoderOutlierDetector": {"autoencoder": skae.DenseAutoencoder(1, hidden_layer_sizes=(4,), **FAST)},
     # A tiny autoencoder, fine-tuned with a larger step: check_classifiers_train asks for accuracy > 0.83.
+    # Its linear path would hold out a tenth of the check's 30 to 60 rows, and train the rest from PCA's
+    # 2-value code of 2 to 4 features for 3 epochs: the check measures that training, not the contract.
     "AutoencoderClassifier": {
-        "autoencoder": skae.DenseAutoencoder(2, hidden_layer_sizes=(), **FAST),
+        "autoencoder": skae.DenseAutoencoder(2, hidden_layer_sizes=(), linear_path=False, **FAST),
         "freeze": False,
         "learning_rate": 0.01,
     },
@@ -51,10 +53,11 @@ CLASSIFIER_EXPECTED_FAILURES = {
 }
 
 
-STACKED_EXPECTED_FAILURES = {
+ROW_ORDER_EXPECTED_FAILURES = {
     "check_methods_sample_order_invariance": (
         "float32 matrix products may round differently by a row's position in the batch; through a stack of "
-        "encoders and decoders this reaches 1e-7, above the check's rtol of 1e-7. Flaky, so not strict."
+        "encoders and decoders, or a linear path added to the layers beside it, this reaches 1e-7, above the "
+        "check's rtol of 1e-7. Flaky, so not strict."
     ),
 }
 
@@ -65,6 +68,10 @@ DETECTOR_EXPECTED_FAILURES = {
         "at a time, and the code's distance to its neighbours moves by that unit, above the check's atol of 1e-7. It "
         "passed or failed with the trained weights. Flaky, so not strict."
     ),
+    "check_methods_sample_order_invariance": (
+        "As above: the autoencoder's linear path rounds a row by its position in the batch (1e-7), which can move "
+        "a row whose score lies on offset_ to the other side of it. Flaky, so not strict."
+    ),
 }
 
 
@@ -73,8 +80,8 @@ def expected_failures(estimator):
         return DETECTOR_EXPECTED_FAILURES  # the outlier detector takes its own parameters only
     if is_classifier(estimator):
         return {**EXPECTED_FAILURES, **CLASSIFIER_EXPECTED_FAILURES}
-    if type(estimator).__name__ == "StackedAutoencoder":
-        return {**EXPECTED_FAILURES, **STACKED_EXPECTED_FAILURES}
+    if type(estimator).__name__ == "StackedAutoencoder" or "linear_path" in estimator.get_params():
+        return {**EXPECTED_FAILURES, **ROW_ORDER_EXPECTED_FAILURES}
     return EXPECTED_FAILURES
 
 
