@@ -52,8 +52,9 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
     An autoencoder trained on (mostly) normal data gives normal samples
     codes near those of the training data, and reconstructs them well;
     unusual samples land elsewhere in the code space, and are reconstructed
-    poorly. The detector trains a clone of ``autoencoder`` on X, less a
-    held-out ``calibration_fraction``, and scores a sample by the mean
+    poorly. The detector trains a clone of ``autoencoder`` on the distinct
+    rows of X, less a held-out ``calibration_fraction``, and scores a sample
+    by the mean
     distance from its code to the ``n_neighbors`` nearest codes of the
     training data (``scoring="code_distance"``, the default: on digits and
     28 x 28 digits with one digit left out, it found the unseen digit better
@@ -68,7 +69,14 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
     (negative for outliers) and ``predict`` returns +1 for inliers and -1
     for outliers. The detector is meant for new data (novelty detection, as
     ``LocalOutlierFactor(novelty=True)``); ``fit_predict`` labels its own
-    training data, which scores as more normal than new data would.
+    training data, which scores as more normal than new data would. For
+    the training data themselves, ``training_scores_`` scores each row
+    without its own code among the neighbours, as LocalOutlierFactor's
+    ``negative_outlier_factor_`` does.
+
+    Copies of a row count once: training, scores and threshold are those of
+    the distinct rows, the same whatever the number of copies or the order
+    of the rows.
 
     Read more in the :ref:`User Guide <outliers>`.
 
@@ -81,11 +89,13 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
 
     contamination : "auto" or float, default="auto"
         Sets ``offset_``. A float in (0, 0.5] is the share of outliers
-        expected in X: the threshold is that quantile of the scores of X.
-        "auto" flags a sample whose error's logarithm lies beyond the upper
-        whisker of a box plot of the held-out errors' logarithms (the third
-        quartile plus 1.5 times the interquartile range): a threshold that
-        assumes no share.
+        expected among the distinct rows of X: the threshold is that
+        quantile of their ``score_samples``, as IsolationForest's. "auto"
+        flags a sample whose anomaly's logarithm lies beyond the upper
+        whisker of a box plot of the held-out anomalies' logarithms (the
+        third quartile plus 1.5 times the interquartile range), each
+        anomaly taken as at least a thousandth of the median: a threshold
+        that assumes no share, finite whatever the data.
 
     scoring : {"code_distance", "reconstruction"}, default="code_distance"
         "code_distance" scores a sample by minus the mean Euclidean distance
@@ -111,7 +121,7 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         The fitted clone of ``autoencoder``.
 
     codes_ : ndarray of shape (n_training_samples, n_components)
-        The codes of the samples the autoencoder trained on, for
+        The codes of the distinct rows the autoencoder trained on, for
         ``scoring="code_distance"``; None for "reconstruction".
 
     n_neighbors_ : int
@@ -120,6 +130,12 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
     offset_ : float
         The threshold on ``score_samples``: ``decision_function`` is
         ``score_samples - offset_``.
+
+    training_scores_ : ndarray of shape (n_samples,)
+        The score of each row of fit's X: a trained row's without its own
+        code among its neighbours (with ``scoring="code_distance"``), a
+        held-out row's as new data's. For the unsupervised use, where the
+        outliers to find are among the training data.
 
     n_features_in_ : int
         Number of features seen during ``fit``.

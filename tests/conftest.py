@@ -46,7 +46,7 @@ def linear(X):
     is known in closed form."""
     from skae import DenseAutoencoder
 
-    return DenseAutoencoder(16, hidden_layer_sizes=(), epochs=3, random_state=0).fit(X)
+    return DenseAutoencoder(16, hidden_layer_sizes=(), linear_path=False, epochs=3, random_state=0).fit(X)
 
 
 @pytest.fixture(scope="session")

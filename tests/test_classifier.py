@@ -53,7 +53,7 @@ def test_autoencoder_sees_all_samples_and_head_only_labelled(labelled):
 @pytest.mark.parametrize("freeze, unchanged", [(True, [True, True]), (1, [True, False]), (False, [False, False])])
 def test_frozen_layers_keep_their_pretrained_weights(labelled, freeze, unchanged):
     X, _, y, _ = labelled
-    autoencoder = DenseAutoencoder(8, **SMALL, random_state=0)
+    autoencoder = DenseAutoencoder(8, **SMALL, linear_path=False, random_state=0)  # two encoder layers
     pretrained = autoencoder.fit(X)  # the same seed gives the classifier's pretraining
     before = [w.numpy() for layer in pretrained.encoder_.layers for w in layer.weights]
     clf = AutoencoderClassifier(autoencoder, freeze=freeze, epochs=10).fit(X, y)
@@ -144,7 +144,8 @@ def test_pickle_round_trip(labelled):
     "autoencoder, y, params, error, message",
     [
         (DenseAutoencoder(4), np.full(400, -1), {}, ValueError, "y has no labelled samples: all 400 are -1"),
-        (DenseAutoencoder(4), None, {"freeze": 3}, ValueError, "freeze=3 asks for more layers than the encoder has: 2"),
+        (DenseAutoencoder(4, linear_path=False), None, {"freeze": 3}, ValueError,
+         "freeze=3 asks for more layers than the encoder has: 2"),
         (PCA(4), None, {}, TypeError, "autoencoder must be a skae autoencoder"),
     ],
 )

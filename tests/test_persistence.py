@@ -223,7 +223,7 @@ def test_a_model_that_trained_itself_through_skaes_loop_loads_and_trains_on_in_a
     # twin; the loop skae traced is kept on that model, and must neither
     # travel in the pickle nor stop the loaded model from training on.
     X_train, X_test = small_digits
-    ae = dense(callbacks=[keras.callbacks.TerminateOnNaN()]).fit(X_train)
+    ae = dense(callbacks=[keras.callbacks.TerminateOnNaN()], early_stopping=False).fit(X_train)  # all rows trained
     assert "_skae_steps" in vars(ae.model_)
     with open(tmp_path / "ae.pickle", "wb") as file:
         pickle.dump(ae, file)

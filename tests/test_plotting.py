@@ -199,10 +199,11 @@ def test_history_of_a_stack_and_of_a_classifier(X, y):
              ("inner", DenseAutoencoder(4, hidden_layer_sizes=(), epochs=5))]
     stack = StackedAutoencoder(steps, epochs=2).fit(X)
     lines = {line.get_label(): line for line in plot_history(stack, log_scale=False).get_lines()}
-    assert set(lines) == {"loss", "outer_loss", "inner_loss"}
+    assert set(lines) == {"loss", "outer_loss", "inner_loss", "outer_val_loss", "inner_val_loss"}
     assert len(lines["inner_loss"].get_xdata()) == 5 and len(lines["loss"].get_xdata()) == 2
     greedy_only = StackedAutoencoder(steps).fit(X)  # history_["loss"] is empty: not drawn
-    assert {line.get_label() for line in plot_history(greedy_only).get_lines()} == {"outer_loss", "inner_loss"}
+    drawn = {line.get_label() for line in plot_history(greedy_only).get_lines()}
+    assert drawn == {"outer_loss", "inner_loss", "outer_val_loss", "inner_val_loss"}
     clf = AutoencoderClassifier(DenseAutoencoder(4, hidden_layer_sizes=(), **QUICK), **QUICK).fit(X, y)
     [line] = plot_history(clf).get_lines()
     assert_allclose(line.get_ydata(), clf.history_["loss"])

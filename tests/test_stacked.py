@@ -65,7 +65,7 @@ def test_fine_tuning_lowers_the_reconstruction_error(digits):
     greedy = StackedAutoencoder(steps, random_state=0).fit(X_train)
     tuned = StackedAutoencoder(steps, epochs=30, random_state=0).fit(X_train)
     assert_allclose(tuned.history_["outer_loss"], greedy.history_["outer_loss"])  # same greedy phase
-    assert len(tuned.history_["loss"]) == 30 and greedy.history_["loss"] == []
+    assert 0 < len(tuned.history_["loss"]) <= 30 and greedy.history_["loss"] == []  # tol may stop it sooner
     assert tuned.score(X_test) > greedy.score(X_test)
     # the fitted steps hold the fine-tuned layers
     (_, outer), (_, inner) = tuned.steps_
