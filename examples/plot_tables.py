@@ -56,7 +56,8 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
 for (name, values), marker in zip(ratios.items(), "os"):
     left.plot(sizes, values, marker=marker, label=name)
     for k, value in zip(sizes, values):
-        left.annotate(f"{value:.2f}", (k, value), textcoords="offset points", xytext=(0, 6), ha="center")
+        below = -14 if marker == "o" else 6  # the two lines' labels apart
+        left.annotate(f"{value:.2f}", (k, value), textcoords="offset points", xytext=(0, below), ha="center")
 left.axhline(1, color="grey", linestyle="--", label="PCA")
 left.set(xlabel="code size k", ylabel="held-out error / PCA's", title="Reconstruction of held-out tumours")
 left.set_xticks(sizes)
@@ -86,9 +87,11 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# The autoencoder is never behind PCA here, and ahead where the code is
-# small; without its linear path it falls behind PCA once the code is a
-# quarter of the width or more, where 426 rows are too few for its 512
-# units. On this table the detector and IsolationForest find the malignant
-# tumours about as well; the user guide's :ref:`tables` page gives the
-# figures on ten more tables, where IsolationForest is ahead on average.
+# The autoencoder is never behind PCA here: at k = 8 no epoch beat PCA's
+# solution on the held-out rows, and the fit kept it; at half the width it
+# has half PCA's error. Without its linear path the network falls behind
+# PCA from k = 4 on, where 426 rows are too few for its 512 units. On this
+# table the detector and IsolationForest find the malignant tumours about
+# as well (ROC AUC 0.96 and 0.97 when this was written); the user guide's
+# :ref:`tables` page gives the figures on more tables, where
+# IsolationForest is ahead on average.
