@@ -48,8 +48,9 @@ ratios = {"DenseAutoencoder": [], "without its linear path": []}
 for k in sizes:
     pca = PCA(k).fit(X_train)
     pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
-    ratios["DenseAutoencoder"].append(error(DenseAutoencoder(k, random_state=0).fit(X_train)) / pca_error)
+    default = DenseAutoencoder(k, random_state=0).fit(X_train)
     plain = DenseAutoencoder(k, linear_path=False, random_state=0).fit(X_train)
+    ratios["DenseAutoencoder"].append(error(default) / pca_error)
     ratios["without its linear path"].append(error(plain) / pca_error)
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))

@@ -456,7 +456,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
             )  # fmt: skip
         for key, values in history.items():
             self.history_[key] += values
-        _training.check_losses(self.history_["loss"], self.learning_rate)
+        _training.check_losses(self.history_["loss"], self.learning_rate, kept_best=early_stopping)
 
     def _early_stopping(self, X, warm):
         """``early_stopping`` resolved: "auto" holds out data in a new fit

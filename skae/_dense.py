@@ -212,7 +212,8 @@ class DenseAutoencoder(BaseAutoencoder):
         n_rows = max(1, PCA_VALUES // int(np.prod(X.shape[1:])))
         rows = np.asarray(X[:n_rows], dtype=np.float32).reshape(min(len(X), n_rows), -1)
         n_components = min(self.n_components, *rows.shape)
-        pca = PCA(n_components, random_state=self._random_state).fit(rows)
+        with np.errstate(divide="ignore", invalid="ignore"):  # constant X: PCA divides its variance ratios by 0
+            pca = PCA(n_components, random_state=self._random_state).fit(rows)
         components = np.zeros((self.n_components, rows.shape[1]))
         components[:n_components] = pca.components_
         mean = pca.mean_

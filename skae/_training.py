@@ -567,9 +567,11 @@ def _renamed(config, names):
 GROWTH_FACTOR = 100
 
 
-def check_losses(losses, learning_rate):
+def check_losses(losses, learning_rate, *, kept_best=False):
     """Raise if training diverged to a loss that is not finite; warn if the
-    loss grew by orders of magnitude from its lowest value."""
+    loss grew by orders of magnitude from its lowest value, unless the fit
+    kept its best epoch's weights (``kept_best``: early stopping), whose
+    loss is not the last."""
     losses = np.asarray(losses, dtype=float)
     advice = (
         f"Lower learning_rate (learning_rate={learning_rate}) or scale X, for example with StandardScaler or "
@@ -578,7 +580,7 @@ def check_losses(losses, learning_rate):
     if not np.all(np.isfinite(losses)):
         epoch = int(np.argmin(np.isfinite(losses))) + 1
         raise ValueError(f"Training diverged: the loss became {losses[epoch - 1]} in epoch {epoch}. {advice}")
-    if len(losses) > 1 and losses.min() > 0 and losses[-1] > GROWTH_FACTOR * losses.min():
+    if not kept_best and len(losses) > 1 and losses.min() > 0 and losses[-1] > GROWTH_FACTOR * losses.min():
         best = int(np.argmin(losses)) + 1
         warn_caller(
             f"Training diverged: the loss grew from {losses.min():.4g} in epoch {best} to {losses[-1]:.4g} in epoch "

@@ -189,7 +189,8 @@ class ScaleWeights(keras.callbacks.Callback):
 
 def test_a_fit_whose_loss_grows_by_orders_of_magnitude_warns(small_digits):
     X_train, _ = small_digits
-    ae = DenseAutoencoder(4, hidden_layer_sizes=(16,), output_activation="linear", loss="mse", epochs=6)
+    ae = DenseAutoencoder(4, hidden_layer_sizes=(16,), output_activation="linear", loss="mse", epochs=6,
+                          early_stopping=False)  # fmt: skip
     grew = r"loss grew from .* in epoch 1 to .* in epoch 6.*learning_rate=0.001"
     with pytest.warns(ConvergenceWarning, match=grew) as w:
         ae.set_params(callbacks=[ScaleWeights()], random_state=0).fit(X_train)
@@ -203,6 +204,8 @@ def test_check_losses_tells_divergence_from_noise():
         warnings.simplefilter("error", ConvergenceWarning)
         check_losses([1.0, 0.5, 0.6, 0.4, 30.0], learning_rate=0.1)  # up and down, within 100 times its lowest
         check_losses([-5.0, -1.0, 200.0], learning_rate=0.1)  # a loss that can be negative: no ratio to judge by
+        # early stopping kept the best epoch's weights (a linear path's start at PCA's solution: 1e-8)
+        check_losses([1e-8, 2e-7, 4e-5], learning_rate=0.1, kept_best=True)
     with pytest.warns(ConvergenceWarning, match="grew from 0.5 in epoch 2 to 60 in epoch 3, 120 times"):
         check_losses([1.0, 0.5, 60.0], learning_rate=0.1)
     with pytest.raises(ValueError, match="the loss became inf in epoch 2"):
