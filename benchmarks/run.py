@@ -742,13 +742,13 @@ def stream_autotuning():
     """tf.data's autotuning and default rewrites on in skae's stream, as before they were turned off."""
     import tensorflow as tf
 
-    from skae import _training
+    from skae import _stream
 
-    kept, _training.STREAM_OPTIONS = _training.STREAM_OPTIONS, tf.data.Options()
+    kept, _stream.STREAM_OPTIONS = _stream.STREAM_OPTIONS, tf.data.Options()
     try:
         yield
     finally:
-        _training.STREAM_OPTIONS = kept
+        _stream.STREAM_OPTIONS = kept
 
 
 @contextmanager
@@ -768,9 +768,9 @@ def keras_adam():
     """Keras's own Adam update, as before skae fused it into one kernel per variable."""
     from unittest import mock
 
-    from skae import _training
+    from skae import _speedups
 
-    return mock.patch.object(_training, "fuse_adam", lambda optimizer: None)
+    return mock.patch.object(_speedups, "fuse_adam", lambda optimizer: None)
 
 
 @contextmanager
@@ -781,7 +781,7 @@ def keras_loop(iterators_per_epoch):
     one (given)."""
     from unittest import mock
 
-    from skae import _training
+    from skae import _speedups, _training
 
     batches, fit = _training.batches, keras.Model.fit
 
@@ -792,7 +792,7 @@ def keras_loop(iterators_per_epoch):
         return fit(self, *args, steps_per_epoch=steps_per_epoch if iterators_per_epoch == 1 else None, **kwargs)
 
     with (
-        mock.patch.object(_training, "counted_steps", lambda model, n_batches: nullcontext()),
+        mock.patch.object(_speedups, "counted_steps", lambda model, n_batches: nullcontext()),
         mock.patch.object(_training, "batches", ending),
         mock.patch.object(keras.Model, "fit", keras_fit),
     ):
@@ -851,7 +851,7 @@ def bench_fixed(quick):
     digits, a grid search's many fits, and the steady rate against sgemm."""
     from sklearn.model_selection import GridSearchCV
 
-    from skae import _training
+    from skae import _twins
 
     peak = sgemm_gflops()
     print(f"fixed costs (float32 sgemm peak of this machine in TensorFlow: {peak:.0f} GFLOP/s):")
@@ -879,7 +879,7 @@ def bench_fixed(quick):
         ("jit_compile=True, batch 256, second", {"compile__jit_compile": True, "batch_size": 256}, True,
          nullcontext()),
     ]:
-        _training._twins.clear()
+        _twins._twins.clear()
         def make(**kw):
             kw = {"epochs": 5, **params, **kw}
             return DenseAutoencoder(30, hidden_layer_sizes=(512, 256), tol=None, random_state=0, **kw)
@@ -903,7 +903,7 @@ def bench_fixed(quick):
         ("a later fit, Keras's loop (before)", True, keras_loop(2)),
     ]  # fmt: skip
     for label, twins, loop in cases:
-        _training._twins.clear()
+        _twins._twins.clear()
         make = lambda: DenseAutoencoder(8, epochs=10, tol=None, random_state=0)  # noqa: E731
         with without_twins() if twins is None else nullcontext(), loop:
             if twins is not False:
@@ -923,7 +923,7 @@ def bench_fixed(quick):
         ("twins kept, Keras's loop (before)", True, keras_loop(2)),
         ("twins kept, gc.freeze() (not taken)", True, gc_frozen()),
     ]:  # fmt: skip
-        _training._twins.clear()
+        _twins._twins.clear()
         with without_twins() if twins is None else nullcontext(), loop, timed_epochs() as timers:
             start = time.perf_counter()
             GridSearchCV(DenseAutoencoder(epochs=10, tol=None, random_state=0), grid, cv=3, refit=False).fit(digits)

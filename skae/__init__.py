@@ -23,7 +23,7 @@ _ESTIMATORS = {
     "AutoencoderOutlierDetector": "skae._outlier",
 }
 
-_FUNCTIONS = {"load": "skae._persistence"}
+_FUNCTIONS = {"load": "skae._persistence", "release_twins": "skae._twins"}
 
 __all__ = sorted([*_ESTIMATORS, *_FUNCTIONS])
 

@@ -23,7 +23,7 @@ from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from . import _distribute, _persistence, _scikeras, _training
+from . import _distribute, _persistence, _scikeras, _seeds, _speedups, _training, _twins
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(f"skae runs on Keras's TensorFlow backend. Received: KERAS_BACKEND={keras.backend.backend()!r}")
@@ -279,7 +279,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
                     self._random_state = self._draw_seed()
                     self._build(X, train=train)
                 elif move:
-                    self.model_ = _training.rebuilt(self.model_)
+                    self.model_ = _twins.rebuilt(self.model_)
                     self._relink()
                 if partial:
                     self._train(X, y, epochs=1, initial_epoch=self._epochs_trained, warm=True)
@@ -392,12 +392,12 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         if self._random_state is None:
             return nullcontext()
         xla = self._routed_params().get("compile__jit_compile") is True
-        return _training.seeded(self._random_state, global_seed=global_seed, determinism=not xla)
+        return _seeds.seeded(self._random_state, global_seed_too=global_seed, determinism=not xla)
 
     def _get_compile_kwargs(self, loss):
         params = self.get_params()
         return {
-            "steps_per_execution": _training.STEPS_PER_EXECUTION,
+            "steps_per_execution": _speedups.STEPS_PER_EXECUTION,
             **_scikeras.routed(params, "compile"),
             "optimizer": _scikeras.build_optimizer(self.optimizer, self.learning_rate, params),
             "loss": _scikeras.build_loss(loss, params),
@@ -441,7 +441,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
             self.model_.steps_per_execution = 1  # several steps per call fail under one (keras-team/keras#19246)
         elif not trained_before and "compile__steps_per_execution" not in params:
             n_batches = -(-len(X) // self.batch_size)
-            self.model_.steps_per_execution = _training.steps_per_execution(n_batches)
+            self.model_.steps_per_execution = _speedups.steps_per_execution(n_batches)
         # the shuffle too: skae's stream takes the seed, Keras's batching (a fit__ parameter) the global one
         with self._seeded(global_seed=bool(fit_params)):
             history = _training.fit_model(

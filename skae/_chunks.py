@@ -12,6 +12,7 @@ import mmap
 import numpy as np
 
 from ._base import as_float32
+from ._stream import generated_stream, shuffled_passes
 
 # Bytes of float32 rows in one chunk read from disk; a fit holds about three.
 CHUNK_BYTES = 64 * 2**20
@@ -95,13 +96,12 @@ class ChunkedRows:
 
     def stream(self, batch_size, seed=None, *, shuffle=True, endless=False):
         """The rows as a tf.data stream of ``(batch, batch)``, as
-        ``skae._training.batches`` streams an array: each pass visits the
+        ``skae._stream.batches`` streams an array: each pass visits the
         chunks in a new order and the rows of each chunk in a new order,
         reading one chunk at a time (a weaker shuffle than a permutation of
         all rows). Chunks are whole batches, so an epoch has as many batches
         as in memory.
         """
-        from ._training import generated_stream, shuffled_passes
 
         size = self.chunk_rows(batch_size)
 

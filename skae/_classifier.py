@@ -13,6 +13,7 @@ from ._autoencoder import BaseAutoencoder
 from ._base import KerasEstimator, Network, chain, inherit_signature, validate_dense
 from ._docs import fill_doc
 from ._inference import compile_forward
+from ._seeds import dense
 from ._training import auto_epochs
 
 # scikit-learn's semi-supervised convention: this label marks an unlabelled sample.
@@ -217,8 +218,8 @@ class AutoencoderClassifier(ClassifierMixin, KerasEstimator):
             head = [(keras.layers.Flatten(), {})] if len(autoencoder.encoder_.output_shape) > 2 else []
             # Codes standardised over all of X, as a StandardScaler before a linear model would.
             head.append((keras.layers.Normalization(mean=codes.mean(axis=0), variance=codes.var(axis=0)), {}))
-            head += [(keras.layers.Dense(units, activation=self.activation), {}) for units in self.hidden_layer_sizes]
-            head.append((keras.layers.Dense(len(self.classes_), activation="softmax"), {}))
+            head += [(dense(units, self.activation), {}) for units in self.hidden_layer_sizes]
+            head.append((dense(len(self.classes_), "softmax"), {}))
             inputs = keras.Input(network_X.shape[1:])
             self.model_ = keras.Model(inputs, chain(chain(inputs, encoder), head), name="autoencoderclassifier")
         for layer in self._frozen_layers(encoder):

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._autoencoder import BaseAutoencoder
 from ._base import inherit_signature, resolve_output_activation
 from ._docs import fill_doc
+from ._seeds import dense, glorot_uniform
 
 
 @fill_doc
@@ -235,10 +236,10 @@ class ConvAutoencoder(BaseAutoencoder):
         if self.n_components is not None:
             encoder += [
                 (keras.layers.Flatten(), {}),
-                (keras.layers.Dense(self.n_components, activation=self.code_activation), {}),
+                (dense(self.n_components, self.code_activation), {}),
             ]
             decoder += [
-                (keras.layers.Dense(math.prod(spatial), activation=self.activation), {}),
+                (dense(math.prod(spatial), self.activation), {}),
                 (keras.layers.Reshape(spatial), {}),
             ]
         # The mirror image: each block gives back the width its encoder block was given.
@@ -250,7 +251,10 @@ class ConvAutoencoder(BaseAutoencoder):
         return encoder, decoder
 
     def _conv(self, n_filters, activation, strides=1):
-        return keras.layers.Conv2D(n_filters, self.kernel_size, strides=strides, padding="same", activation=activation)
+        return keras.layers.Conv2D(
+            n_filters, self.kernel_size, strides=strides, padding="same", activation=activation,
+            kernel_initializer=glorot_uniform(),
+        )  # fmt: skip
 
     def _down(self, n_filters, activation):
         if self.pooling == "strided":
@@ -260,7 +264,8 @@ class ConvAutoencoder(BaseAutoencoder):
     def _up(self, n_filters):
         if self.upsampling == "transposed":
             layer = keras.layers.Conv2DTranspose(
-                n_filters, self.kernel_size, strides=2, padding="same", activation=self.activation
-            )
+                n_filters, self.kernel_size, strides=2, padding="same", activation=self.activation,
+                kernel_initializer=glorot_uniform(),
+            )  # fmt: skip
             return [(layer, {})]
         return [(keras.layers.UpSampling2D(2), {}), (self._conv(n_filters, self.activation), {})]

@@ -11,6 +11,7 @@ from ._base import inherit_signature
 from ._dense import DenseAutoencoder
 from ._docs import fill_doc
 from ._layers import NOISES, Corruption, corrupt
+from ._seeds import layer_seed
 
 
 @fill_doc
@@ -101,7 +102,7 @@ class DenoisingAutoencoder(DenseAutoencoder):
             raise ValueError(f"noise_level is a probability for noise={self.noise!r}: at most 1. "
                              f"Received: noise_level={self.noise_level}")
         encoder, decoder = super()._build_network(X)
-        corruption = Corruption(self.noise, self.noise_level, low=X.min(), high=X.max())
+        corruption = Corruption(self.noise, self.noise_level, low=X.min(), high=X.max(), seed=layer_seed())
         return [(corruption, {}), *encoder], decoder
 
     def corrupt(self, X, random_state=None):

@@ -12,6 +12,7 @@ from ._autoencoder import BaseAutoencoder
 from ._base import inherit_signature, resolve_output_activation
 from ._docs import fill_doc
 from ._layers import LinearPlus, SparsityPenalty, TiedDense
+from ._seeds import dense, glorot_uniform, layer_seed
 
 # The linear path starts at PCA's solution on the first rows of X, at most
 # this many values of them (8 MB of float32): 2,551 rows of 784 pixels.
@@ -154,11 +155,11 @@ class DenseAutoencoder(BaseAutoencoder):
 
     def _layer(self, units, activation):
         if self.tied_weights:
-            return [(TiedDense(units), {}), (keras.layers.Activation(activation), {})]
-        return [(keras.layers.Dense(units, activation=activation), {})]
+            return [(TiedDense(units, glorot_uniform()), {}), (keras.layers.Activation(activation), {})]
+        return [(dense(units, activation), {})]
 
     def _dropout(self):
-        return [(keras.layers.Dropout(self.dropout), {})] if self.dropout > 0 else []
+        return [(keras.layers.Dropout(self.dropout, seed=layer_seed()), {})] if self.dropout > 0 else []
 
     def _uses_linear_path(self):
         """Whether each half adds a linear map, started at PCA's solution, to its layers."""
@@ -237,7 +238,7 @@ class DenseAutoencoder(BaseAutoencoder):
         def half(widths, units):
             layers = []
             for width in widths:
-                layers += [keras.layers.Dense(width, activation=self.activation)]
+                layers += [dense(width, self.activation)]
                 layers += [layer for layer, _ in self._dropout()]
             return LinearPlus(units, [*layers, keras.layers.Dense(units, kernel_initializer="zeros")])
 

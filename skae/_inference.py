@@ -91,7 +91,7 @@ def _affine(kernel, bias, activation):
 def _numpy_op(layer, call_kwargs):
     """A numpy function computing ``layer(x, **call_kwargs)``, or None."""
     kind = type(layer)
-    if kind is keras.layers.Dense and layer.quantization_mode is None:
+    if kind is keras.layers.Dense and getattr(layer, "quantization_mode", None) is None:
         activation = _numpy_activation(layer.activation)
         if activation is None:
             return None
@@ -156,7 +156,10 @@ def traced_forward(function, input_shape):
     # TensorFlow counts traces per code object and warns of "retracing" once
     # five estimators have each traced their own function once. A partial has
     # no code object, so each estimator's function is counted alone.
-    traced = tf.function(functools.partial(function), input_signature=[signature])
+    # AutoGraph off: the function is a chain of layer calls, with no Python
+    # control flow to convert, and AutoGraph cannot parse a lambda's source
+    # (it warns, under Python 3.13 with a deprecation of its own).
+    traced = tf.function(functools.partial(function), input_signature=[signature], autograph=False)
 
     def forward(X):
         return np.concatenate([traced(X[i : i + CHUNK_ROWS]).numpy() for i in range(0, len(X), CHUNK_ROWS)])

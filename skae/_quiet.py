@@ -12,9 +12,9 @@ skae imports TensorFlow once, with stderr captured at the file-descriptor
 level, and writes back every line that the log level lets through:
 ``TF_CPP_MIN_LOG_LEVEL`` as the user set it (skae's default is 2: warnings
 and errors only). INFO lines go at level 1 and above, absl's notice at 2 and
-above, the cuInit error at 1 and above when the machine has no NVIDIA
-device. Everything else, and everything at level 0, is written back as it
-came.
+above, the cuInit error and a CUDA build's "Unable to register cuDNN
+factory" lines at 1 and above when the machine has no NVIDIA device.
+Everything else, and everything at level 0, is written back as it came.
 """
 
 import os
@@ -26,6 +26,11 @@ from contextlib import contextmanager
 _INFO = re.compile(r"^I\d{4} |^To enable the following instructions:")
 _ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 _CUINIT = re.compile(r"^E\d{4} .*failed call to cuInit")
+# A CUDA build of TensorFlow (2.18, 2.19) on a machine without a GPU: each
+# CUDA library's plugin registered twice, an error line each.
+_CUDA_REGISTRATION = re.compile(
+    r"^E\d{4} .*(Unable to register cu\w+ factory|computation placer already registered)"
+)
 
 
 def _dropped(line, level, has_gpu):
@@ -33,6 +38,7 @@ def _dropped(line, level, has_gpu):
         (level >= 1 and _INFO.search(line) is not None)
         or (level >= 2 and line.startswith(_ABSL_NOTICE))
         or (level >= 1 and not has_gpu and _CUINIT.search(line) is not None)
+        or (level >= 1 and not has_gpu and _CUDA_REGISTRATION.search(line) is not None)
     )
 
 

@@ -3,32 +3,23 @@
 Exercised through DenseAutoencoder, the simplest family.
 """
 
-import json
 import pickle
 import warnings
-from collections import OrderedDict
-from contextlib import nullcontext
 
 import keras
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import tensorflow as tf
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 
 from skae import (
-    AutoencoderClassifier,
     ContractiveAutoencoder,
-    ConvAutoencoder,
     DenoisingAutoencoder,
     DenseAutoencoder,
-    StackedAutoencoder,
-    _training,
 )
-from skae._training import StopWhenConverged, auto_epochs, check_losses
 
 RNG = np.random.default_rng(0)
 X = RNG.random((40, 6))
@@ -199,19 +190,6 @@ def test_a_fit_whose_loss_grows_by_orders_of_magnitude_warns(small_digits):
     assert np.isfinite(losses).all() and losses[-1] > 100 * min(losses)
 
 
-def test_check_losses_tells_divergence_from_noise():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        check_losses([1.0, 0.5, 0.6, 0.4, 30.0], learning_rate=0.1)  # up and down, within 100 times its lowest
-        check_losses([-5.0, -1.0, 200.0], learning_rate=0.1)  # a loss that can be negative: no ratio to judge by
-        # early stopping kept the best epoch's weights (a linear path's start at PCA's solution: 1e-8)
-        check_losses([1e-8, 2e-7, 4e-5], learning_rate=0.1, kept_best=True)
-    with pytest.warns(ConvergenceWarning, match="grew from 0.5 in epoch 2 to 60 in epoch 3, 120 times"):
-        check_losses([1.0, 0.5, 60.0], learning_rate=0.1)
-    with pytest.raises(ValueError, match="the loss became inf in epoch 2"):
-        check_losses([1.0, np.inf, np.nan], learning_rate=0.1)
-
-
 def snapshot(ae):
     return ae.model_, ae.transform(X), ae.predict(X), {k: list(v) for k, v in ae.history_.items()}
 
@@ -267,12 +245,6 @@ def test_a_failed_partial_fit_or_warm_start_keeps_what_was_trained(how):
     assert len(ae.history_["loss"]) > 0 and not np.array_equal(ae.transform(X), before[1])
 
 
-def test_auto_epochs_sees_about_100k_samples():
-    assert auto_epochs(1347) == 75
-    assert auto_epochs(60_000) == 10
-    assert auto_epochs(20) == 200
-
-
 def test_shapes_and_fitted_attributes(small_digits):
     X_train, X_test = small_digits
     ae = DenseAutoencoder(n_components=3, hidden_layer_sizes=(16,), epochs=2).fit(X_train)
@@ -306,140 +278,6 @@ def test_score_samples_flags_anomalies(digits):
     ae = DenseAutoencoder(n_components=8, epochs=20, random_state=0).fit(X_train)
     noise = np.random.default_rng(0).random((20, 64)).astype(np.float32)
     assert ae.score_samples(noise).max() < np.median(ae.score_samples(X_test))
-
-
-def test_same_random_state_gives_identical_transform(small_digits):
-    X_train, X_test = small_digits
-    params = dict(n_components=4, hidden_layer_sizes=(16,), dropout=0.1, epochs=3)
-    first = DenseAutoencoder(random_state=7, **params).fit(X_train).transform(X_test)
-    second = DenseAutoencoder(random_state=7, **params).fit(X_train).transform(X_test)
-    other = DenseAutoencoder(random_state=8, **params).fit(X_train).transform(X_test)
-    assert_array_equal(first, second)
-    assert not np.allclose(first, other)
-
-
-def test_random_state_is_self_contained(small_digits):
-    """The same random_state gives the same model whatever global seeds the user set."""
-    X_train, X_test = small_digits
-    params = dict(n_components=4, hidden_layer_sizes=(16,), dropout=0.1, epochs=3, random_state=0)
-    reference = DenseAutoencoder(**params).fit(X_train).transform(X_test)
-    tf.random.set_seed(123)
-    assert_array_equal(DenseAutoencoder(**params).fit(X_train).transform(X_test), reference)
-    keras.utils.set_random_seed(5)
-    assert_array_equal(DenseAutoencoder(**params).fit(X_train).transform(X_test), reference)
-    tf.random.set_seed(None)
-
-
-def test_seeded_fits_in_threads_give_the_models_they_give_alone(small_digits):
-    # As in a Dask worker or joblib's threading backend: fits in threads, and
-    # another thread drawing from Python's global random state meanwhile.
-    # Each fit draws Keras's layer seeds from its own seed, in its own thread.
-    import random
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    X_train, X_test = small_digits
-
-    def codes(seed):
-        params = dict(n_components=4, hidden_layer_sizes=(16,), dropout=0.1, epochs=2, random_state=seed)
-        return DenseAutoencoder(**params).fit(X_train).transform(X_test)
-
-    alone = [codes(seed) for seed in range(4)]
-    stop = threading.Event()
-
-    def draw():
-        while not stop.is_set():
-            random.random()
-
-    drawer = threading.Thread(target=draw)
-    drawer.start()
-    try:
-        with ThreadPoolExecutor(4) as pool:
-            in_threads = list(pool.map(codes, range(4)))
-    finally:
-        stop.set()
-        drawer.join()
-    for expected, got in zip(alone, in_threads):
-        assert_array_equal(got, expected)
-
-
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda **kw: DenseAutoencoder(4, hidden_layer_sizes=(16,), dropout=0.1, **kw),
-        lambda **kw: DenoisingAutoencoder(4, hidden_layer_sizes=(16,), **kw),
-        lambda **kw: ConvAutoencoder(image_shape=(8, 8), filters=(4, 2), **kw),
-    ],
-    ids=["dense", "denoising", "conv"],
-)
-def test_a_seeded_fit_trains_with_xla_when_asked_and_is_reproducible(small_digits, make):
-    # Keras turns XLA off under op determinism, which a seeded fit turns on:
-    # where the user asks for XLA, skae leaves determinism off instead.
-    X_train, X_test = small_digits
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        first, second = (make(epochs=2, random_state=0, compile__jit_compile=True).fit(X_train) for _ in range(2))
-    assert not [w for w in caught if "jit_compile" in str(w.message)]  # Keras warns when it turns XLA off
-    assert first.model_.jit_compile is True
-    assert_array_equal(first.transform(X_test), second.transform(X_test))
-    assert make(epochs=1, random_state=0).fit(X_train).model_.jit_compile is False  # not asked: off on a CPU
-
-
-def test_a_seeded_xla_fit_gives_the_same_model_in_another_process(small_digits, tmp_path):
-    # What a user who refits elsewhere sees: the compiled step is not only
-    # reproducible within one process.
-    import subprocess
-    import sys
-
-    X_train, X_test = small_digits
-    np.save(tmp_path / "X.npy", np.concatenate([X_train, X_test]))
-    code = (
-        "import sys, numpy as np; from skae import DenseAutoencoder; X = np.load(sys.argv[1]); "
-        "ae = DenseAutoencoder(4, hidden_layer_sizes=(16,), dropout=0.1, epochs=2, random_state=0, "
-        f"compile__jit_compile=True).fit(X[:{len(X_train)}]); np.save(sys.argv[2], ae.transform(X[{len(X_train)}:]))"
-    )
-    subprocess.run([sys.executable, "-c", code, tmp_path / "X.npy", tmp_path / "codes.npy"], check=True)
-    here = DenseAutoencoder(4, hidden_layer_sizes=(16,), dropout=0.1, epochs=2, random_state=0,
-                            compile__jit_compile=True).fit(X_train)  # fmt: skip
-    assert_array_equal(np.load(tmp_path / "codes.npy"), here.transform(X_test))
-
-
-def test_a_keras_of_unknown_seed_generator_gets_the_global_state_seeded(small_digits, monkeypatch):
-    # Where skae cannot give Keras's seed generator a per-thread source, it
-    # seeds Python's global state for the block, as before, and restores it.
-    import random
-
-    X_train, X_test = small_digits
-    params = dict(n_components=4, hidden_layer_sizes=(16,), epochs=1, random_state=0)
-    expected = DenseAutoencoder(**params).fit(X_train).transform(X_test)
-    monkeypatch.setattr(_training, "KERAS_SEEDS_PER_THREAD", False)
-    random.seed(1)
-    after = random.random()
-    random.seed(1)
-    assert_array_equal(DenseAutoencoder(**params).fit(X_train).transform(X_test), expected)
-    assert random.random() == after
-
-
-def test_seeded_fit_leaves_global_random_state_alone(small_digits):
-    import random
-
-    from tensorflow.python.eager import context
-
-    X_train, _ = small_digits
-    np.random.seed(123)
-    random.seed(123)
-    expected = np.random.rand(), random.random()
-    np.random.seed(123)
-    random.seed(123)
-    DenseAutoencoder(epochs=1, random_state=0).fit(X_train)
-    assert (np.random.rand(), random.random()) == expected
-    # TensorFlow's global seed is as the user left it: unset, or theirs
-    DenseAutoencoder(epochs=1, random_state=0, fit__shuffle=True).fit(X_train)
-    assert context.global_seed() is None
-    tf.random.set_seed(7)
-    DenseAutoencoder(epochs=1, random_state=0).fit(X_train)
-    assert context.global_seed() == 7
-    tf.random.set_seed(None)
 
 
 def test_pickle_round_trip_gives_identical_outputs(small_digits):
@@ -494,49 +332,6 @@ def test_optimizer_instance_is_copied_for_each_fit(small_digits):
     assert int(optimizer.iterations) == 0  # the user's instance never trains
 
 
-@pytest.mark.parametrize(
-    "params, steps_per_execution",
-    [
-        ({"epochs": 2}, 10),  # one call to Keras per epoch, however short the fit
-        ({"epochs": 10}, 10),
-        ({"epochs": 10, "batch_size": 8}, 16),  # 38 batches per epoch: 16 per call, the rest in a short call
-        ({"epochs": 2, "compile__steps_per_execution": 4}, 4),  # the user's choice wins
-        ({"epochs": 3, "fit__shuffle": False}, 10),  # Keras's batching and loop
-    ],
-)
-def test_steps_per_call_and_per_epoch(small_digits, params, steps_per_execution):
-    X_train, _ = small_digits  # 300 rows
-    ae = DenseAutoencoder(4, hidden_layer_sizes=(), early_stopping=False, **params).fit(X_train)
-    assert ae.model_.steps_per_execution == steps_per_execution
-    batches = -(-300 // ae.batch_size)
-    assert int(ae.model_.optimizer.iterations) == params["epochs"] * batches  # each epoch one pass over X
-    ae.set_params(warm_start=True, epochs=1).fit(X_train[:100])  # the traced loop is kept
-    assert ae.model_.steps_per_execution == steps_per_execution
-    assert int(ae.model_.optimizer.iterations) == params["epochs"] * batches + -(-100 // ae.batch_size)
-
-
-def test_several_steps_per_call_read_one_stream_and_train_as_one_step_per_call(small_digits, monkeypatch):
-    """38 batches an epoch at 16 steps per call: skae's loop runs 16, 16 and
-    6 steps an epoch from one iterator for the whole fit, and trains the
-    model that one step per call trains. Keras's own loop is the model's
-    again after the fit."""
-    X_train, _ = small_digits  # 300 rows
-    monkeypatch.setattr(_training, "trained_twin", nullcontext)  # the estimator's own model trains
-    iterators, iterate = [], tf.data.Dataset.__iter__
-    monkeypatch.setattr(tf.data.Dataset, "__iter__", lambda stream: iterators.append(stream) or iterate(stream))
-    make = lambda steps: DenseAutoencoder(  # noqa: E731
-        4, epochs=5, batch_size=8, tol=None, early_stopping=False, random_state=0, compile__steps_per_execution=steps
-    )
-    several = make(16).fit(X_train)
-    assert len(iterators) == 1 and int(several.model_.optimizer.iterations) == 5 * 38
-    one = make(1).fit(X_train)
-    assert_allclose(several.history_["loss"], one.history_["loss"], rtol=1e-6)
-    assert_allclose(several.transform(X_train), one.transform(X_train), rtol=1e-5, atol=1e-6)
-    assert several.model_.train_function is None  # Keras's fit makes its own again
-    several.model_.fit(X_train, X_train, batch_size=8, epochs=1, verbose=0)
-    assert int(several.model_.optimizer.iterations) == 6 * 38
-
-
 def test_unknown_keyword_is_rejected_at_construction():
     with pytest.raises(TypeError, match=r"unexpected keyword arguments \['n_component'\]\. Routed"):
         DenseAutoencoder(n_component=3)
@@ -572,28 +367,6 @@ def test_training_stops_when_the_loss_has_converged(small_digits):
     default = DenseAutoencoder(4, epochs=40, **on_training_loss).fit(X_train)
     assert len(default.history_["loss"]) == 40  # the loss still falls by more than 1e-4 an epoch
     assert_allclose(default.history_["loss"], ae.history_["loss"], rtol=1e-6)
-
-
-@pytest.mark.parametrize(
-    "losses, stopped_after",
-    [
-        ([1.0, 0.5, 0.49995, 0.4999, 0.49985, 0.4998], 5),  # gains of 5e-5 count as none, in a row
-        ([1.0, 0.5, 0.49995, 0.4998, 0.49975, 0.4997, 0.49965], 7),  # a gain of 1.5e-4 on the best resets the count
-        ([1.0, 0.9998, 0.9996, 0.9994, 0.9992, 0.9990], None),  # a slow but steady fall never stops
-        ([1.0, 0.5, 0.6, np.nan, 0.7, 0.8], 6),  # non-finite losses are not counted
-    ],
-)
-def test_stopping_rule_counts_epochs_without_improvement_as_mlpregressor_does(losses, stopped_after):
-    rule = StopWhenConverged("loss", 1e-4, 2, restore_best=False)
-    rule.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
-    rule.model.stop_training = False  # as Model.fit sets it
-    rule.on_train_begin()
-    stopped = None
-    for epoch, loss in enumerate(losses):
-        rule.on_epoch_end(epoch, {"loss": loss})
-        if rule.model.stop_training and stopped is None:
-            stopped = epoch + 1
-    assert stopped == stopped_after
 
 
 def test_user_callbacks_and_progress_bar(small_digits, capsys):
@@ -664,137 +437,3 @@ def test_families_take_their_parents_parameters_by_signature():
     assert clone(ae).get_params() == ae.get_params()
     expected = "DenoisingAutoencoder(epochs=2, hidden_layer_sizes=(7,), n_components=5, noise='masking')"
     assert " ".join(repr(ae).split()) == expected
-
-
-# -- training through a twin (skae._training.trained_twin) ------------------
-
-TWIN_CASES = {
-    "dense": lambda: DenseAutoencoder(4, hidden_layer_sizes=(16,), epochs=2, random_state=0),
-    "tied_sparse": lambda: DenseAutoencoder(
-        4, tied_weights=True, activity_regularization=1e-3, code_activation="relu", epochs=2, random_state=0
-    ),
-    "denoising": lambda: DenoisingAutoencoder(4, noise="masking", epochs=2, random_state=0),
-    "contractive": lambda: ContractiveAutoencoder(4, hidden_layer_sizes=(), epochs=2, random_state=0),
-    "conv": lambda: ConvAutoencoder(image_shape=(8, 8), filters=(4,), epochs=2, random_state=0),
-    "stack": lambda: StackedAutoencoder(
-        [("a", DenseAutoencoder(16, epochs=2)), ("b", DenseAutoencoder(4, epochs=2))], epochs=2, random_state=0
-    ),
-    "classifier": lambda: AutoencoderClassifier(DenseAutoencoder(8, epochs=2), epochs=2, random_state=0),
-    "early_stopping": lambda: DenseAutoencoder(4, epochs=3, early_stopping=True, tol=None, random_state=0),
-}
-
-
-@pytest.fixture
-def no_twins(monkeypatch):
-    """An empty set of kept twins for the test, and the previous one after it."""
-    monkeypatch.setattr(_training, "_twins", OrderedDict())
-    return _training._twins
-
-
-def traced(model):
-    """Whether ``model`` traced a training loop of its own: Keras's, or skae's (kept on it)."""
-    return model.train_function is not None or "_skae_steps" in vars(model)
-
-
-def fitted_outputs(make, X, y):
-    est = make().fit(X, y) if y is not None else make().fit(X)
-    outputs = est.predict_proba(X) if y is not None else est.transform(X)
-    return est, outputs, est.history_["loss"]
-
-
-@pytest.mark.parametrize("name", TWIN_CASES)
-def test_a_fit_through_a_twin_gives_the_fit_of_the_model_itself(name, small_digits, no_twins, monkeypatch):
-    X = small_digits[0][:200]
-    y = np.arange(len(X)) % 3 if name == "classifier" else None
-    make = TWIN_CASES[name]
-    first, first_out, first_loss = fitted_outputs(make, X, y)  # builds the twin and traces its step
-    assert len(no_twins) >= 1
-    twins = {id(twin) for twin in no_twins.values()}
-    second, second_out, second_loss = fitted_outputs(make, X, y)  # trains through the kept twin
-    assert {id(twin) for twin in no_twins.values()} == twins, "the second fit should reuse the twins"
-    assert not traced(second.model_), "the estimator's own model never traced a step"
-    assert id(second.model_) not in twins
-    monkeypatch.setattr(_training, "trained_twin", nullcontext)
-    alone, alone_out, alone_loss = fitted_outputs(make, X, y)
-    assert traced(alone.model_)
-    assert_allclose(first_loss, alone_loss, rtol=1e-5)
-    assert_allclose(second_loss, alone_loss, rtol=1e-5)
-    assert_allclose(second_out, alone_out, rtol=1e-4, atol=1e-6)
-    # the twin's later training leaves a fitted estimator's model alone
-    before = second.transform(X) if y is None else second.predict_proba(X)
-    fitted_outputs(make, X[::-1].copy(), y)
-    assert_array_equal(second.transform(X) if y is None else second.predict_proba(X), before)
-
-
-def test_partial_fit_through_a_twin_continues_training(small_digits, no_twins):
-    X = small_digits[0]
-    ae = DenseAutoencoder(4, random_state=0)
-    for _ in range(3):
-        ae.partial_fit(X)
-    assert not traced(ae.model_) and len(no_twins) == 1
-    assert int(ae.model_.optimizer.iterations) == 3 * int(np.ceil(len(X) / ae.batch_size))
-    assert ae.history_["loss"][2] < ae.history_["loss"][0]
-
-
-def my_loss(y_true, y_pred):
-    return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
-
-
-class Recorder(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.trained = self.model
-
-
-def test_the_users_callbacks_and_functions_see_the_estimators_own_model(small_digits, no_twins):
-    X = small_digits[0]
-    recorder = Recorder()
-    ae = DenseAutoencoder(4, epochs=2, callbacks=[recorder]).fit(X)
-    assert recorder.trained is ae.model_
-    DenseAutoencoder(4, epochs=2, loss=my_loss).fit(X)
-    assert len(no_twins) == 0
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # one epoch: the keys are the point
-def test_an_architecture_key_leaves_out_numbered_names_and_the_learning_rate(small_digits):
-    X = small_digits[0]
-    key = _training.architecture_key
-    a, b = (DenseAutoencoder(4, epochs=1, learning_rate=lr).fit(X).model_ for lr in (1e-3, 1e-2))
-    assert key(a) == key(b)
-    assert key(a) != key(DenseAutoencoder(5, epochs=1).fit(X).model_)
-    assert key(a) != key(DenseAutoencoder(4, epochs=1, activation="tanh").fit(X).model_)
-    assert key(a) != key(DenseAutoencoder(4, epochs=1, optimizer="sgd").fit(X).model_)
-    assert key(a) != key(DenseAutoencoder(4, epochs=1, loss="mse").fit(X).model_)
-    assert key(a) != key(ContractiveAutoencoder(4, epochs=1).fit(X).model_)
-    lambda_loss = DenseAutoencoder(4, epochs=1).fit(X).model_
-    lambda_loss.compile(optimizer="adam", loss=lambda y_true, y_pred: keras.ops.mean((y_true - y_pred) ** 2))
-    assert key(lambda_loss) is None
-    weak, strong = (ContractiveAutoencoder(4, hidden_layer_sizes=(), epochs=1, contractive_weight=w) for w in (0.1, 1))
-    assert key(weak.fit(X).model_) != key(strong.fit(X).model_)
-
-
-def test_fits_in_threads_each_take_a_twin_or_their_own(small_digits, no_twins):
-    """Fits of one architecture in two threads at once: one takes the kept
-    twin, the other makes its own, and each estimator keeps what it trained."""
-    from joblib import Parallel, delayed
-
-    X = small_digits[0]
-    untrained = DenseAutoencoder(4, epochs=1).fit(X[:1]).score(X)
-    no_twins.clear()  # that one row's fit ran one step per call: another architecture
-    fitted = Parallel(n_jobs=2, backend="threading")(
-        delayed(DenseAutoencoder(4, epochs=5).fit)(X) for _ in range(4)
-    )
-    assert len({id(est.model_) for est in fitted}) == 4 and len(no_twins) == 1
-    for est in fitted:
-        assert not traced(est.model_) and len(est.history_["loss"]) == 5
-        assert est.score(X) > untrained
-        assert_allclose(est.predict(X), est.model_(X, training=False).numpy(), atol=1e-5)
-
-
-def test_the_least_recently_used_twin_is_dropped(small_digits, no_twins, monkeypatch):
-    monkeypatch.setattr(_training, "KEPT_TWINS", 2)
-    X = small_digits[0]
-    for k in (2, 3, 4, 2):
-        DenseAutoencoder(k, hidden_layer_sizes=(), linear_path=False, epochs=1).fit(X)
-    widths = [json.loads(key)[0]["config"]["layers"][-1]["config"]["units"] for key in no_twins]
-    code_widths = [json.loads(key)[0]["config"]["layers"][1]["config"]["units"] for key in no_twins]
-    assert len(no_twins) == 2 and widths == [64, 64] and code_widths == [4, 2]

@@ -147,10 +147,10 @@ def test_resident_memory_is_bounded_by_the_chunks_not_the_data(tmp_path):
 
 
 def test_a_large_array_is_fed_from_numpy_and_trains_as_well(monkeypatch, digits):
-    from skae import _training
+    from skae import _stream
 
     X_train, X_test, _, _ = digits
-    monkeypatch.setattr(_training, "TENSOR_BYTES", 1024)  # digits count as large
+    monkeypatch.setattr(_stream, "TENSOR_BYTES", 1024)  # digits count as large
     fed = [DenseAutoencoder(16, epochs=20, tol=None, random_state=0).fit(X_train) for _ in range(2)]
     np.testing.assert_array_equal(fed[0].transform(X_test), fed[1].transform(X_test))
     pca = PCA(16).fit(X_train)

@@ -60,3 +60,17 @@ def test_which_lines_each_level_drops():
     assert [_dropped(line, 0, has_gpu=False) for line in (info, notice, cuinit, other)] == [False, False, False, False]
     assert [_dropped(line, 1, has_gpu=False) for line in (info, notice, cuinit, other)] == [True, False, True, False]
     assert [_dropped(line, 2, has_gpu=True) for line in (info, notice, cuinit, other)] == [True, True, False, False]
+
+
+def test_a_cuda_builds_plugin_lines_are_dropped_where_there_is_no_gpu():
+    # TensorFlow 2.18's CUDA build on a machine without a GPU
+    lines = [
+        "E0000 00:00:1.5 11 cuda_fft.cc:485] Unable to register cuFFT factory: Attempting to register factory for "
+        "plugin cuFFT when one has already been registered",
+        "E0000 00:00:1.5 11 cuda_dnn.cc:8310] Unable to register cuDNN factory: Attempting to register factory",
+        "E0000 00:00:1.5 11 cuda_blas.cc:1418] Unable to register cuBLAS factory: Attempting to register factory",
+        "E0000 00:00:1.5 11 computation_placer.cc:177] computation placer already registered. Please check linkage",
+    ]
+    assert all(_dropped(line, 2, has_gpu=False) for line in lines)
+    assert not any(_dropped(line, 2, has_gpu=True) for line in lines)
+    assert not any(_dropped(line, 0, has_gpu=False) for line in lines)
