@@ -10,9 +10,10 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._base import KerasEstimator, Network, as_float32, chain
+from ._base import KerasEstimator, as_float32
 from ._chunks import ChunkedRows
 from ._inference import compile_forward
+from ._network import Network, chain
 from ._training import warn_caller
 
 

@@ -111,29 +111,6 @@ def resolve_output_activation(activation, X):
     return "sigmoid" if X.min() >= 0 and X.max() <= 1 else "linear"
 
 
-class Network:
-    """The layers of an estimator's ``model_`` by name, in the order each part
-    (``encoder``, ``decoder``, ...) chains them, with their call arguments.
-
-    Names survive pickling; ``layers`` binds them to the model's layers, so
-    that after loading they are the loaded model's own.
-    """
-
-    def __init__(self, **parts):
-        self.parts = {part: [(layer.name, kwargs) for layer, kwargs in layers] for part, layers in parts.items()}
-
-    def layers(self, model, *parts):
-        """``[(layer, call_kwargs), ...]`` of ``parts``, chained in that order."""
-        return [(model.get_layer(name), kwargs) for part in parts for name, kwargs in self.parts[part]]
-
-
-def chain(tensor, layers):
-    """Apply ``[(layer, call_kwargs), ...]`` in order."""
-    for layer, kwargs in layers:
-        tensor = layer(tensor, **kwargs)
-    return tensor
-
-
 class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMeta):
     """What every skae estimator shares, around a Keras model it owns.
 

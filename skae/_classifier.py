@@ -10,9 +10,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import BaseAutoencoder
-from ._base import KerasEstimator, Network, chain, inherit_signature, validate_dense
+from ._base import KerasEstimator, inherit_signature, validate_dense
 from ._docs import fill_doc
 from ._inference import compile_forward
+from ._network import Network, chain
 from ._seeds import dense
 from ._training import auto_epochs
 

@@ -12,12 +12,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import validate_dense
+from ._dense import DenseAutoencoder
 from ._persistence import SkaeEstimator
 
 
 def _default_autoencoder():
-    from . import DenseAutoencoder  # through skae: TensorFlow's start-up lines filtered
-
     return DenseAutoencoder()
 
 

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 import warnings
 import zipfile
 from collections import defaultdict
@@ -28,29 +29,26 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
+import skae
+
 from ._distribute import SUPPORTED, StrategyRecipe
+from ._models import check_config, custom_objects, is_keras_module
+from ._network import Network
 
 FORMAT = "skae"
 FORMAT_VERSION = 1
 
-
-def _custom_objects():
-    """skae's Keras classes by the names Keras files give them."""
-    # Importing the modules registers skae's layers and models with Keras.
-    from . import _contractive, _layers
-
-    classes = [_layers.TiedDense, _layers.SparsityPenalty, _layers.Corruption, _layers.LinearPlus]
-    classes.append(_contractive.ContractiveModel)
-    # scikeras's pickling registers a class again under a bare name
-    # (">ContractiveModel"); files written after it name the class so.
-    return {name: cls for cls in classes for name in (f"skae>{cls.__name__}", f">{cls.__name__}")}
+_warnings_lock = threading.RLock()
 
 
 @contextmanager
 def _keras_deprecations_ignored():
     # Keras's saving calls np.array on its variables, which NumPy 2 deprecates;
     # the warning is Keras's to fix, and must not fail a user's -W error run.
-    with warnings.catch_warnings():
+    # catch_warnings swaps the process's filters: under the lock, saves and
+    # loads in threads each restore the filters they found (not per fit:
+    # training never catches warnings).
+    with _warnings_lock, warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"keras\.")
         yield
 
@@ -81,7 +79,7 @@ def model_from_bytes(data):
             # than its optimizer was built for, and Keras starts the optimizer
             # afresh. Its weights load in full.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer", category=UserWarning)
-            return keras.saving.load_model(path, custom_objects=_custom_objects(), compile=True, safe_mode=True)
+            return keras.saving.load_model(path, custom_objects=custom_objects(), compile=True, safe_mode=True)
 
 
 def _read_config(data):
@@ -90,40 +88,6 @@ def _read_config(data):
             return json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise ValueError(f"The model is not a readable .keras file: {error}") from None
-
-
-def check_config(config):
-    """Refuse a serialised Keras object that would run code skae did not write."""
-    skae_names = _custom_objects()
-    for entry in _class_entries(config):
-        name, module = entry.get("class_name"), entry.get("module")
-        if name in ("Lambda", "__lambda__"):
-            raise ValueError(
-                "The model holds a Lambda layer or function, whose code would run on loading; skae never writes "
-                "one, so the file was not made by skae or was changed after. It is refused."
-            )
-        if not (_is_keras_module(module) or (module == "builtins" and name == "function") or module is None):
-            if entry.get("registered_name") not in skae_names:
-                raise ValueError(
-                    f"The model names the class {name!r} from module {module!r}, which is neither Keras's nor "
-                    "skae's; skae loads no other code. It is refused."
-                )
-
-
-def _is_keras_module(module):
-    return isinstance(module, str) and module.split(".")[0] == "keras"
-
-
-def _class_entries(config):
-    """Every serialised Keras object (a dict with a ``class_name``) in ``config``."""
-    if isinstance(config, dict):
-        if "class_name" in config:
-            yield config
-        for value in config.values():
-            yield from _class_entries(value)
-    elif isinstance(config, list):
-        for value in config:
-            yield from _class_entries(value)
 
 
 class PackedModel:
@@ -184,8 +148,6 @@ class SkaeEstimator:
         save(self, path)
 
     def __reduce_ex__(self, protocol):
-        import skae
-
         if not _is_skae_estimator(self):  # a subclass of the user's own
             return super().__reduce_ex__(protocol)
         return skae._rebuild, (type(self).__name__,), self.__getstate__()
@@ -259,9 +221,7 @@ def load(path):
 
 
 def _skae_version():
-    from . import __version__
-
-    return __version__
+    return skae.__version__
 
 
 class _Encoder:
@@ -272,8 +232,6 @@ class _Encoder:
         self.models = models
 
     def encode(self, value, where="estimator"):
-        from ._base import Network
-
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         if _is_skae_estimator(value):
@@ -304,9 +262,9 @@ class _Encoder:
             return {tag: [[self.encode(k, where), v] for k, v in items]}
         if isinstance(value, StrategyRecipe):
             return {"__strategy__": [value.kind, list(value.devices)]}
-        if isinstance(value, type) and _is_keras_module(value.__module__):
+        if isinstance(value, type) and is_keras_module(value.__module__):
             return {"__keras_class__": [value.__module__, value.__qualname__]}
-        if _is_keras_module(type(value).__module__) and hasattr(value, "get_config") or _is_keras_function(value):
+        if is_keras_module(type(value).__module__) and hasattr(value, "get_config") or _is_keras_function(value):
             return {"__keras_object__": keras.saving.serialize_keras_object(value)}
         self._refuse(value, where)
 
@@ -331,13 +289,11 @@ class _Encoder:
 def _is_skae_estimator(value):
     """One of skae's public estimator classes, not a subclass of the user's:
     the only estimators ``load`` builds."""
-    import skae
-
     return skae._ESTIMATORS.get(type(value).__name__) == type(value).__module__
 
 
 def _is_keras_function(value):
-    return inspect.isfunction(value) and _is_keras_module(value.__module__)
+    return inspect.isfunction(value) and is_keras_module(value.__module__)
 
 
 class _Decoder:
@@ -362,8 +318,6 @@ class _Decoder:
                 raise ValueError(f"The file lacks the model {payload!r} its state names.")
             return PackedModel.from_bytes(self.models[payload])
         if tag == "__network__":
-            from ._base import Network
-
             network = Network.__new__(Network)
             network.parts = self.decode(payload)
             return network
@@ -391,14 +345,12 @@ class _Decoder:
             return keras.saving.deserialize_keras_object(payload, safe_mode=True)
         if tag == "__keras_class__":
             module, name = payload
-            if not _is_keras_module(module):
+            if not is_keras_module(module):
                 raise ValueError(f"The file names the class {name!r} from {module!r}, which is not Keras's.")
             return getattr(importlib.import_module(module), name)
         raise ValueError(f"Unknown entry {tag!r} in the saved state: the file is from a newer skae, or not skae's.")
 
     def _estimator(self, payload):
-        import skae
-
         if payload.get("class") not in skae._ESTIMATORS:
             raise ValueError(
                 f"The file names the estimator class {payload.get('class')!r}, which is not skae's; "

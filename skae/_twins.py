@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import keras
 
-from ._persistence import check_config
+from ._models import check_config
 
 # Twins kept, the least recently used dropped first.
 KEPT_TWINS = 8

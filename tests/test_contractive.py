@@ -70,7 +70,7 @@ def test_jacobian_one_unit_at_a_time_equals_batch_jacobian(small_digits, monkeyp
     X_train, X_test = small_digits
     ae = ContractiveAutoencoder(n_components=4, hidden_layer_sizes=(16,), epochs=2, random_state=0).fit(X_train)
     looped = ae.model_.squared_jacobian_norms(X_test).numpy()
-    monkeypatch.setattr("skae._contractive.LOOPED_UNITS", 0)  # wider codes: batch_jacobian
+    monkeypatch.setattr("skae._models.LOOPED_UNITS", 0)  # wider codes: batch_jacobian
     assert_allclose(looped, ae.model_.squared_jacobian_norms(X_test).numpy(), rtol=1e-5, atol=1e-8)
 
 

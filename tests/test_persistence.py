@@ -22,6 +22,7 @@ from skae import (
     DenoisingAutoencoder,
     DenseAutoencoder,
     StackedAutoencoder,
+    _speedups,
 )
 from skae._persistence import PackedModel, model_to_bytes
 
@@ -218,6 +219,7 @@ def test_skops_and_pickle_refuse_a_lambda_model(fitted, monkeypatch):
         pickle.loads(pickle.dumps(fitted["dense"]))
 
 
+@pytest.mark.skipif(not _speedups.ON["counted_steps"], reason="skae's loop is off (SKAE_SPEEDUPS=0 or the release)")
 def test_a_model_that_trained_itself_through_skaes_loop_loads_and_trains_on_in_another_process(small_digits, tmp_path):
     # A callback of the user's makes the estimator train its own model, not a
     # twin; the loop skae traced is kept on that model, and must neither

@@ -131,7 +131,8 @@ def test_the_fused_adam_update_follows_kerass_adam_for_300_steps(small_digits):
         assert np.linalg.norm(a.numpy() - b.numpy()) <= 1e-3 * np.linalg.norm(b.numpy())
 
 
-def test_a_release_outside_the_known_range_turns_a_speedup_off_and_says_why(caplog):
+def test_a_release_outside_the_known_range_turns_a_speedup_off_and_says_why(caplog, monkeypatch):
+    monkeypatch.delenv(_speedups.SWITCH, raising=False)
     with caplog.at_level(logging.DEBUG, logger="skae"):
         on = _speedups.resolve({"keras": (3, 99), "tensorflow": (2, 21)})
     assert on == {"counted_steps": False, "fused_adam": False, "op_determinism": True}
