@@ -851,10 +851,11 @@ def bench_fixed(quick):
     digits, a grid search's many fits, and the steady rate against sgemm."""
     from sklearn.model_selection import GridSearchCV
 
-    from skae import _twins
+    from skae import _speedups, _twins
 
     peak = sgemm_gflops()
-    print(f"fixed costs (float32 sgemm peak of this machine in TensorFlow: {peak:.0f} GFLOP/s):")
+    print(f"fixed costs (float32 sgemm peak of this machine in TensorFlow: {peak:.0f} GFLOP/s; "
+          f"speed-ups on: {', '.join(name for name, on in _speedups.ON.items() if on) or 'none'}):")  # fmt: skip
     X = mnist_like(2_000 if quick else 8_000)
     widths = (784, 512, 256, 30, 256, 512, 784)
     flops = dense_training_flops(widths) * len(X)
@@ -931,6 +932,59 @@ def bench_fixed(quick):
         ideal = sum(len(timer.times) * np.median(timer.times[1:]) for timer in timers)
         print(f"    {label:<37} {seconds:5.1f} s for 12 fits, their epochs at the steady rate {ideal:5.1f} s, "
               f"ratio {seconds / ideal:4.2f}", flush=True)  # fmt: skip
+    twins_memory(X)
+    public_path_beside(quick)
+
+
+def twins_memory(X):
+    """What the kept twins hold: their variables (weights, optimizer slots), for eight 784-512-256-k networks."""
+    import skae
+    from skae import _twins
+
+    skae.release_twins()
+    for k in range(23, 31):
+        DenseAutoencoder(k, hidden_layer_sizes=(512, 256), epochs=1, tol=None, random_state=0).fit(X[:256])
+    held = sum(v.numpy().nbytes for twin in _twins._twins.values() for v in _twins._values(twin))
+    weights = sum(w.nbytes for w in next(iter(_twins._twins.values())).get_weights())
+    print(f"  kept twins: {len(_twins._twins)} of 784-512-256-k networks hold {held / 2**20:.1f} MB of variables "
+          f"({held / weights / len(_twins._twins):.1f} times one network's weights each), freed by "
+          f"skae.release_twins() ({skae.release_twins()} released)", flush=True)  # fmt: skip
+
+
+PUBLIC_PATH_TIMING = """
+import json, sys, time
+import numpy as np
+from sklearn.datasets import load_digits
+from skae import DenseAutoencoder
+digits = (load_digits().data / 16).astype(np.float32)
+rng = np.random.default_rng(0)
+X = rng.random((int(sys.argv[1]), 784), dtype=np.float32)
+def timed(make, X):
+    make().fit(X)  # the architecture's step traced, its twin kept
+    start = time.perf_counter(); make().fit(X); return time.perf_counter() - start
+small = timed(lambda: DenseAutoencoder(8, epochs=10, tol=None, random_state=0), digits)
+deep = timed(lambda: DenseAutoencoder(30, hidden_layer_sizes=(512, 256), epochs=3, tol=None, random_state=0), X)
+print(json.dumps({"small": small, "deep": deep}))
+"""
+
+
+def public_path_beside(quick):
+    """The same fits with the speed-ups on and with SKAE_SPEEDUPS=0, each in a new process."""
+    import json
+    import os
+    import subprocess
+
+    n_rows = 2_000 if quick else 8_000
+    seconds = {}
+    for switch in ("1", "0"):
+        out = subprocess.run([sys.executable, "-c", PUBLIC_PATH_TIMING, str(n_rows)], capture_output=True, text=True,
+                             check=True, env={**os.environ, "SKAE_SPEEDUPS": switch})  # fmt: skip
+        seconds[switch] = json.loads(out.stdout.strip().splitlines()[-1])
+    print("  speed-ups on against SKAE_SPEEDUPS=0 (Keras's public fit alone), a later fit of each architecture:")
+    for name, label in [("small", "DenseAutoencoder(8) on digits, 10 epochs"),
+                        ("deep", f"784-512-256-30 on {n_rows} rows, 3 epochs")]:  # fmt: skip
+        on, off = seconds["1"][name], seconds["0"][name]
+        print(f"    {label:<42} on {on:6.2f} s, off {off:6.2f} s, off/on {off / on:4.2f}", flush=True)
 
 
 def steady_step_parts(peak, widths, batch_size=32):

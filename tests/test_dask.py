@@ -43,7 +43,8 @@ def test_a_grid_search_on_the_cluster_finds_what_the_local_one_finds(client, sma
     # Keras's layer seeds come from each fit's own seed, in its own thread,
     # whatever Dask's threads draw from Python's global random state (before
     # they did not: one run in several differed by 2% in one score).
-    np.testing.assert_allclose(on_cluster["mean_test_score"], local.cv_results_["mean_test_score"], rtol=1e-5)
+    # float32 rounding: 1.2e-5 apart on TensorFlow 2.16 with NumPy 1.24
+    np.testing.assert_allclose(on_cluster["mean_test_score"], local.cv_results_["mean_test_score"], rtol=1e-4)
     # the fits ran in the workers, whose TensorFlow saw the worker's variables
     assert set(client.run(lambda: os.environ.get("TF_NUM_INTRAOP_THREADS")).values()) == {"1"}
 
