@@ -102,7 +102,6 @@ class ChunkedRows:
         all rows). Chunks are whole batches, so an epoch has as many batches
         as in memory.
         """
-
         size = self.chunk_rows(batch_size)
 
         def chunk(i):
