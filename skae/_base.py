@@ -308,7 +308,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
     def _fitted_state(self, *, trained):
         """What ``_restore`` needs to undo a call: the fitted attributes, and
         with ``trained`` the values of the variables training changes."""
-        state = {"attributes": {k: v for k, v in vars(self).items() if _is_fitted_name(k)}}
+        state = {"attributes": {k: v for k, v in vars(self).items() if is_fitted_name(k)}}
         if trained:
             state["history"] = {k: list(v) for k, v in self.history_.items()}
             state["variables"] = [v.numpy() for v in self.model_.variables]
@@ -452,7 +452,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
 
     def _forget(self):
         """Drop every fitted attribute: unfitted, not half-fitted."""
-        for name in [name for name in vars(self) if _is_fitted_name(name)]:
+        for name in [name for name in vars(self) if is_fitted_name(name)]:
             delattr(self, name)
 
     # -- saving and pickling ----------------------------------------------------
@@ -502,7 +502,9 @@ def _is_users_function(value):
     return module.split(".")[0] not in ("keras", "skae")
 
 
-def _is_fitted_name(name):
+def is_fitted_name(name):
+    """Whether an attribute of that name is fitted state, which a failed
+    call restores and ``_forget`` drops."""
     return (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_FITTED
 
 

@@ -68,6 +68,47 @@ def test_the_unseen_digit_is_found_better_than_by_pca_and_lof(detector, without_
     assert flagged[~unseen].mean() < 0.03 and flagged[unseen].mean() > 0.15
 
 
+@pytest.fixture(scope="module")
+def combined(without_zeros):
+    X_train, _, _ = without_zeros
+    return AutoencoderOutlierDetector(DenseAutoencoder(16), scoring="combined", random_state=0).fit(X_train)
+
+
+def test_the_combined_score_is_the_larger_standard_score_of_its_parts(combined, without_zeros):
+    X_train, X_test, unseen = without_zeros
+    ae, (distance_scale, error_scale) = combined.autoencoder_, combined.component_scales_
+    distances = np.linalg.norm(ae.transform(X_test)[:, None] - combined.codes_[None], axis=2)
+    distance = np.sort(distances, axis=1)[:, :5].mean(axis=1)
+    scale = combined.feature_error_scale_
+    assert scale.shape == (64,) and np.all(scale >= 0.1 * np.median(scale[scale > 0]) - 1e-12)
+    error = np.mean(((ae.predict(X_test) - X_test) / scale) ** 2, axis=1)
+
+    def standard(anomaly, part):
+        floor, median, iqr = part
+        return (np.log(np.maximum(anomaly, floor)) - median) / iqr
+
+    expected = -np.maximum(standard(distance, distance_scale), standard(error, error_scale))
+    assert_allclose(combined.score_samples(X_test), expected, rtol=1e-4, atol=1e-4)
+    # its threshold is the upper whisker of the held-out rows' standard scores: few seen digits flagged,
+    # ten times as large a share of the unseen ones (measured 0.010 and 0.108)
+    flagged = combined.predict(X_test) == -1
+    assert flagged[~unseen].mean() < 0.03 and flagged[unseen].mean() > 5 * flagged[~unseen].mean()
+    # measured 0.951 against PCA's 0.889 (the code distance alone: 0.988)
+    pca = PCA(16).fit(X_train)
+    pca_errors = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2, axis=1)
+    assert roc_auc_score(unseen, -combined.score_samples(X_test)) > roc_auc_score(unseen, pca_errors) + 0.03
+
+
+def test_auto_neighbours_and_the_default_code_follow_the_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 12))
+    detector = AutoencoderOutlierDetector(n_neighbors="auto", scoring="combined", random_state=0).fit(X)
+    assert detector.n_neighbors_ == 18  # a twentieth of the 360 rows trained on
+    assert detector.autoencoder_.n_components == 3 and detector.codes_.shape == (360, 3)  # a quarter of 12
+    assert detector.get_params()["n_neighbors"] == "auto"
+    assert AutoencoderOutlierDetector(TABLE_AE, n_neighbors="auto").fit(X[:60]).n_neighbors_ == 5
+
+
 @pytest.mark.parametrize("contamination", [0.05, 0.2])
 def test_contamination_sets_the_share_flagged_in_training(without_zeros, contamination):
     X_train, _, _ = without_zeros
@@ -147,20 +188,22 @@ def table_with_far_rows(seed=0):
     return rng.normal(size=(300, 6)), far
 
 
-def test_copies_and_order_of_rows_change_nothing():
+@pytest.mark.parametrize("scoring", ["code_distance", "combined"])
+def test_copies_and_order_of_rows_change_nothing(scoring):
     normal, far = table_with_far_rows()
     X = np.r_[normal, far]
     # 20 rows repeated 8 times: some calibration rows then had a code distance
     # of 0, the log -708, and offset_ was -inf (no row flagged)
     copies = np.r_[far[::-1], np.repeat(normal[:20], 7, axis=0), normal[::-1]]
-    plain = AutoencoderOutlierDetector(TABLE_AE, random_state=0).fit(X)
-    copied = AutoencoderOutlierDetector(TABLE_AE, random_state=0).fit(copies)
+    plain = AutoencoderOutlierDetector(TABLE_AE, scoring=scoring, random_state=0).fit(X)
+    copied = AutoencoderOutlierDetector(TABLE_AE, scoring=scoring, random_state=0).fit(copies)
     assert np.isfinite(plain.offset_) and plain.offset_ == copied.offset_
     assert_array_equal(copied.training_scores_[:15], plain.training_scores_[300:][::-1])
     assert_array_equal(copied.training_scores_[15:155], np.repeat(plain.training_scores_[:20], 7))
     assert_array_equal(copied.predict(X), plain.predict(X))
     flagged = plain.predict(X) == -1
-    assert flagged[300:].mean() > 0.7 and flagged[:300].mean() < 0.05  # 0.87 and 0.003 measured
+    # measured 0.87 and 0.003 (code distance), 1.0 and 0.07 (combined)
+    assert flagged[300:].mean() > 0.7 and flagged[:300].mean() < (0.05 if scoring == "code_distance" else 0.1)
 
 
 def test_a_table_of_copies_of_one_row_is_refused():
@@ -168,7 +211,7 @@ def test_a_table_of_copies_of_one_row_is_refused():
         AutoencoderOutlierDetector(TABLE_AE).fit(np.ones((50, 3)))
 
 
-@pytest.mark.parametrize("scoring", ["code_distance", "reconstruction"])
+@pytest.mark.parametrize("scoring", ["code_distance", "reconstruction", "combined"])
 def test_ties_constant_integer_and_boolean_columns_and_one_extreme_value(scoring):
     rng = np.random.default_rng(1)
     normal, far = table_with_far_rows(seed=1)
@@ -182,6 +225,8 @@ def test_ties_constant_integer_and_boolean_columns_and_one_extreme_value(scoring
     assert_array_equal(pipe.predict(X), np.where(pipe.decision_function(X) < 0, -1, 1))
     if scoring == "code_distance":  # measured 0.73; the 2-value code does not carry column 0, nor row 7's value
         assert (labels[300:] == -1).mean() > 0.6
+    elif scoring == "combined":  # the scaled error finds row 7; the code distance most far rows
+        assert labels[7] == -1 and (labels[300:] == -1).mean() > 0.6
     else:  # the reconstruction misses it by 10,000 standard deviations; half the far rows (0.47 measured)
         assert labels[7] == -1 and (labels[300:] == -1).mean() > 0.3
     # the integer and boolean columns as they come from a DataFrame
