@@ -578,6 +578,9 @@ def anomaly_scores(X_train, X_test, k, autoencoder):
     # the same fitted autoencoder: scoring="reconstruction" is its score_samples
     scores["skae, reconstruction"] = detector.autoencoder_.score_samples(X_test)
     seconds["skae, reconstruction"] = seconds["skae, code distance"]
+    combined = timed("skae, combined", lambda: AutoencoderOutlierDetector(autoencoder, scoring="combined",
+                                                                          random_state=0).fit(X_train))  # fmt: skip
+    scores["skae, combined"] = combined.score_samples(X_test)
     pca = timed("PCA error", lambda: PCA(k).fit(X_train))
     scores["PCA error"] = -np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2, axis=1)
     forest = timed("IsolationForest", lambda: IsolationForest(random_state=0).fit(X_train))

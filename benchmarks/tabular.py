@@ -136,8 +136,9 @@ def peer_detectors():
 
 
 def skae_scores(make_detector):
-    """The anomaly of each training row of a skae detector, scored without itself."""
-    return lambda X: -make_detector().fit(X).training_scores_
+    """The anomaly of each training row of a skae detector (made for X),
+    scored without itself."""
+    return lambda X: -make_detector(X).fit(X).training_scores_
 
 
 def detection(detectors, cases, table=None):
@@ -216,7 +217,7 @@ def reconstruction(make_autoencoder, cases, ks=code_sizes):
 
 def bench_tables(quick):
     """Reconstruction against PCA, then outlier detection, on the suite."""
-    from skae import AutoencoderOutlierDetector, DenseAutoencoder
+    from skae import DenseAutoencoder
 
     cases = suite(images=not quick, thin=False)
     print("tables: held-out reconstruction MSE over PCA's at the same k (a quarter of each table held out, "
@@ -225,13 +226,35 @@ def bench_tables(quick):
     print("  the same without its linear path (linear_path=False, as before it existed):")
     reconstruction(lambda k: DenseAutoencoder(k, linear_path=False, random_state=0), cases)
 
+    tables_detection(quick)
+
+
+def tables_detection(quick):
+    """The outlier detectors on the suite, in the unsupervised protocol."""
+    from skae import AutoencoderOutlierDetector, DenseAutoencoder
+
     cases = suite(images=not quick)
     print("tables: outlier detection, unsupervised (fit on all rows, score all rows, ROC AUC of the anomaly class), "
           "standardised tables; skae's training rows scored without themselves (training_scores_):")  # fmt: skip
     detectors = {
-        "skae, defaults": skae_scores(lambda: AutoencoderOutlierDetector(random_state=0)),
-        "skae, reconstruction": skae_scores(
-            lambda: AutoencoderOutlierDetector(scoring="reconstruction", random_state=0)),
+        "skae, defaults": skae_scores(lambda X: AutoencoderOutlierDetector(random_state=0)),
+        "skae, combined, auto neighbours": skae_scores(
+            lambda X: AutoencoderOutlierDetector(scoring="combined", n_neighbors="auto", random_state=0)),
         **peer_detectors(),
     }
-    detection(detectors, cases)
+    table = detection(detectors, cases)
+    print("  options tried, each ranked against the peers alone:")
+    combined = dict(scoring="combined", n_neighbors="auto", random_state=0)
+    options = {
+        "skae, reconstruction": lambda X: AutoencoderOutlierDetector(scoring="reconstruction", random_state=0),
+        "skae, combined, 5 neighbours": lambda X: AutoencoderOutlierDetector(scoring="combined", random_state=0),
+        "skae, code distance, auto neighbours": lambda X: AutoencoderOutlierDetector(n_neighbors="auto",
+                                                                                     random_state=0),  # fmt: skip
+        "skae, combined, 2-value code": lambda X: AutoencoderOutlierDetector(DenseAutoencoder(2), **combined),
+        "skae, combined, half-width code": lambda X: AutoencoderOutlierDetector(
+            DenseAutoencoder(max(2, X.shape[1] // 2)), **combined),
+    }
+    peers = [name for name in detectors if not name.startswith("skae")]
+    for name, make in options.items():
+        beside = {case: {peer: table[case][peer] for peer in peers} for case in table}
+        detection({name: skae_scores(make)}, cases, beside)
