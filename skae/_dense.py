@@ -204,14 +204,38 @@ class DenseAutoencoder(BaseAutoencoder):
         super()._build(X, train=train)
         if train and self._uses_linear_path():
             self._start_at_pca(X)
+        elif train:
+            self._start_output_at_mean(X)
+
+    def _first_rows(self, X):
+        """The first rows of X, at most PCA_VALUES values, flat."""
+        n_rows = max(1, PCA_VALUES // int(np.prod(X.shape[1:])))
+        return np.asarray(X[:n_rows], dtype=np.float32).reshape(min(len(X), n_rows), -1)
+
+    def _start_output_at_mean(self, X):
+        """Start the output layer's bias where its activation gives the mean
+        of X. Started at 0, a sigmoid output is 1/2 for every pixel of
+        mostly dark images: every sample's gradient then asks the code for
+        the same thing, a bounded code unit is pushed to its bound within
+        Adam's first steps and learns nothing after (every two- and
+        four-unit sigmoid code on 8 x 8 digits did, in Keras alone too)."""
+        mean = self._first_rows(X).mean(axis=0)
+        if self.output_activation_ == "sigmoid":
+            mean = np.clip(mean, 0.02, 0.98)
+            mean = np.log(mean / (1 - mean))
+        elif self.output_activation_ == "tanh":
+            mean = np.arctanh(np.clip(mean, -0.96, 0.96))
+        elif self.output_activation_ != "linear":
+            return
+        layer, kwargs = [(layer, kwargs) for layer, kwargs in self._layers("decoder") if layer.weights][-1]
+        (layer.transpose_bias if kwargs.get("transpose") else layer.bias).assign(mean.astype(np.float32))
 
     def _start_at_pca(self, X):
         """Set the linear maps to PCA's solution on X (its first PCA_VALUES
         values): the code is PCA's, the reconstruction PCA's; through a
         sigmoid output, nearly so (the inverse of the sigmoid's slope at
         1/2, and the logit of the mean)."""
-        n_rows = max(1, PCA_VALUES // int(np.prod(X.shape[1:])))
-        rows = np.asarray(X[:n_rows], dtype=np.float32).reshape(min(len(X), n_rows), -1)
+        rows = self._first_rows(X)
         n_components = min(self.n_components, *rows.shape)
         with np.errstate(divide="ignore", invalid="ignore"):  # constant X: PCA divides its variance ratios by 0
             pca = PCA(n_components, random_state=self._random_state).fit(rows)

@@ -40,8 +40,9 @@ def test_defaults_beat_pca_on_held_out_28x28_digits(mnist):
     assert reconstruction_error(X_test, ae.predict(X_test)) < 0.6 * pca_error
 
 
-def keras_twin(n_features, hidden, k, learning_rate):
-    """DenseAutoencoder's network for [0, 1] data, written in Keras."""
+def keras_twin(n_features, hidden, k, learning_rate, mean=None):
+    """DenseAutoencoder's network for [0, 1] data, written in Keras; with
+    ``mean``, its output starts at it, as skae's does."""
     inputs = keras.Input((n_features,))
     h = inputs
     for units in hidden:
@@ -49,7 +50,11 @@ def keras_twin(n_features, hidden, k, learning_rate):
     h = keras.layers.Dense(k)(h)
     for units in reversed(hidden):
         h = keras.layers.Dense(units, activation="relu")(h)
-    model = keras.Model(inputs, keras.layers.Dense(n_features, activation="sigmoid")(h))
+    output = keras.layers.Dense(n_features, activation="sigmoid")
+    model = keras.Model(inputs, output(h))
+    if mean is not None:
+        mean = np.clip(mean, 0.02, 0.98)
+        output.bias.assign(np.log(mean / (1 - mean)))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy")
     return model
 
@@ -61,7 +66,7 @@ def test_level_with_the_same_network_written_in_keras(mnist):
     params = dict(hidden_layer_sizes=(256,), batch_size=64, learning_rate=2e-3, epochs=8, linear_path=False)
     ae = DenseAutoencoder(30, random_state=0, **params).fit(X_train)
     keras.utils.set_random_seed(0)
-    twin = keras_twin(784, (256,), 30, params["learning_rate"])
+    twin = keras_twin(784, (256,), 30, params["learning_rate"], mean=X_train[:2551].mean(axis=0))
     twin.fit(X_train, X_train, epochs=params["epochs"], batch_size=params["batch_size"], verbose=0)
     ratio = reconstruction_error(X_test, ae.predict(X_test)) / reconstruction_error(X_test, twin.predict(X_test))
     assert 0.9 < ratio < 1.1, ratio
