@@ -12,6 +12,7 @@ from ._autoencoder import BaseAutoencoder
 from ._base import inherit_signature, resolve_output_activation
 from ._docs import fill_doc
 from ._layers import LinearPlus, SparsityPenalty, TiedDense
+from ._network import chain
 from ._seeds import dense, glorot_uniform, layer_seed
 
 # The linear path starts at PCA's solution on the first rows of X, at most
@@ -206,11 +207,25 @@ class DenseAutoencoder(BaseAutoencoder):
             self._start_at_pca(X)
         elif train:
             self._start_output_at_mean(X)
+            if self.code_activation != "linear":
+                self._centre_code(X)
 
     def _first_rows(self, X):
         """The first rows of X, at most PCA_VALUES values, flat."""
         n_rows = max(1, PCA_VALUES // int(np.prod(X.shape[1:])))
         return np.asarray(X[:n_rows], dtype=np.float32).reshape(min(len(X), n_rows), -1)
+
+    def _centre_code(self, X):
+        """Shift each code unit's bias so that its input is 0 at its median
+        over the first rows of X: half the rows on either side of a ReLU's
+        kink or a sigmoid's midpoint. From random biases a ReLU code unit
+        could start dead for every row, and stay so."""
+        encoder = self._layers("encoder")
+        index = max(i for i, (layer, _) in enumerate(encoder) if layer.weights)
+        code = encoder[index][0]
+        hidden = np.asarray(chain(self._first_rows(X), encoder[:index]))
+        inputs = hidden @ code.kernel.numpy() + code.bias.numpy()
+        code.bias.assign(code.bias.numpy() - np.median(inputs, axis=0))
 
     def _start_output_at_mean(self, X):
         """Start the output layer's bias where its activation gives the mean
