@@ -19,6 +19,9 @@ from ._seeds import dense, glorot_uniform, layer_seed
 # this many values of them (8 MB of float32): 2,551 rows of 784 pixels.
 PCA_VALUES = 2_000_000
 
+# Code activations flat on one side, whose units start on for nearly every row.
+ONE_SIDED = {"relu", "relu6", "elu", "selu", "softplus", "silu", "gelu", "leaky_relu"}
+
 
 @fill_doc
 @inherit_signature
@@ -217,15 +220,19 @@ class DenseAutoencoder(BaseAutoencoder):
 
     def _centre_code(self, X):
         """Shift each code unit's bias so that its input is 0 at its median
-        over the first rows of X: half the rows on either side of a ReLU's
-        kink or a sigmoid's midpoint. From random biases a ReLU code unit
-        could start dead for every row, and stay so."""
+        over the first rows of X (half the rows on either side of a
+        sigmoid's midpoint) or, for an activation flat on one side (ReLU),
+        at its first percentile: the unit starts on for nearly every row
+        and learns where to cut. From random biases, or from the median, a
+        ReLU code unit could go dead for every row in Adam's first steps,
+        and stay so (up to 12 of 32 on 28 x 28 digits from the median)."""
         encoder = self._layers("encoder")
         index = max(i for i, (layer, _) in enumerate(encoder) if layer.weights)
         code = encoder[index][0]
         hidden = np.asarray(chain(self._first_rows(X), encoder[:index]))
         inputs = hidden @ code.kernel.numpy() + code.bias.numpy()
-        code.bias.assign(code.bias.numpy() - np.median(inputs, axis=0))
+        quantile = 0.01 if self.code_activation in ONE_SIDED else 0.5
+        code.bias.assign(code.bias.numpy() - np.quantile(inputs, quantile, axis=0))
 
     def _start_output_at_mean(self, X):
         """Start the output layer's bias where its activation gives the mean
