@@ -187,10 +187,13 @@ def test_seeded_fit_leaves_global_random_state_alone(small_digits):
     random.seed(123)
     DenseAutoencoder(epochs=1, random_state=0).fit(X_train)
     assert (np.random.rand(), random.random()) == expected
-    # TensorFlow's global seed is as the user left it: unset, or theirs
+    # TensorFlow's global seed is as the user left it: unset (another test in this
+    # process may have set it), or theirs
+    tf.random.set_seed(None)
     DenseAutoencoder(epochs=1, random_state=0, fit__shuffle=True).fit(X_train)
     assert _seeds.global_seed() is None
     tf.random.set_seed(7)
     DenseAutoencoder(epochs=1, random_state=0).fit(X_train)
     assert _seeds.global_seed() == 7
+    tf.random.set_seed(None)
     tf.random.set_seed(None)
