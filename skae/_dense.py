@@ -209,18 +209,19 @@ class DenseAutoencoder(BaseAutoencoder):
         if train and self._uses_linear_path():
             self._start_at_pca(X)
         elif train:
-            self._start_output_at_mean(X)
+            rows = self._first_rows(X)
+            self._start_output_at_mean(rows)
             if self.code_activation != "linear":
-                self._centre_code(X)
+                self._centre_code(rows)
 
     def _first_rows(self, X):
         """The first rows of X, at most PCA_VALUES values, flat."""
         n_rows = max(1, PCA_VALUES // int(np.prod(X.shape[1:])))
         return np.asarray(X[:n_rows], dtype=np.float32).reshape(min(len(X), n_rows), -1)
 
-    def _centre_code(self, X):
+    def _centre_code(self, rows):
         """Shift each code unit's bias so that its input is 0 at its median
-        over the first rows of X (half the rows on either side of a
+        over ``rows``, the first rows of X (half the rows on either side of a
         sigmoid's midpoint) or, for an activation flat on one side (ReLU),
         at its first percentile: the unit starts on for nearly every row
         and learns where to cut. From random biases, or from the median, a
@@ -229,19 +230,19 @@ class DenseAutoencoder(BaseAutoencoder):
         encoder = self._layers("encoder")
         index = max(i for i, (layer, _) in enumerate(encoder) if layer.weights)
         code = encoder[index][0]
-        hidden = np.asarray(chain(self._first_rows(X), encoder[:index]))
+        hidden = np.asarray(chain(rows, encoder[:index]))
         inputs = hidden @ code.kernel.numpy() + code.bias.numpy()
         quantile = 0.01 if self.code_activation in ONE_SIDED else 0.5
         code.bias.assign(code.bias.numpy() - np.quantile(inputs, quantile, axis=0))
 
-    def _start_output_at_mean(self, X):
+    def _start_output_at_mean(self, rows):
         """Start the output layer's bias where its activation gives the mean
-        of X. Started at 0, a sigmoid output is 1/2 for every pixel of
+        of ``rows``, the first rows of X. Started at 0, a sigmoid output is 1/2 for every pixel of
         mostly dark images: every sample's gradient then asks the code for
         the same thing, a bounded code unit is pushed to its bound within
         Adam's first steps and learns nothing after (every two- and
         four-unit sigmoid code on 8 x 8 digits did, in Keras alone too)."""
-        mean = self._first_rows(X).mean(axis=0)
+        mean = rows.mean(axis=0)
         if self.output_activation_ == "sigmoid":
             mean = np.clip(mean, 0.02, 0.98)
             mean = np.log(mean / (1 - mean))

@@ -65,7 +65,7 @@ def _feature_scale(errors):
     """Each feature's typical absolute reconstruction error (the median over
     held-out rows), at least a tenth of the median positive one: a pixel
     that is almost always blank does not make every stroke through it an
-    outlier (a thousandth found fewer of them, benchmarks/run.py)."""
+    outlier (a thousandth found fewer of them: the Tables page)."""
     scale = np.median(errors, axis=0)
     return np.maximum(scale, 100 * _log_floor(scale))
 
@@ -178,7 +178,7 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
 
     feature_error_scale_ : ndarray of shape (n_features,) or None
         Each feature's median absolute reconstruction error over the
-        held-out rows (at least a thousandth of the median feature's), the
+        held-out rows (at least a tenth of the median feature's), the
         unit of its error with ``scoring="combined"``; None otherwise.
 
     component_scales_ : ndarray of shape (2, 3) or None
@@ -221,7 +221,7 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "autoencoder": [HasMethods(["fit", "transform", "predict", "score_samples"]), None],
+        "autoencoder": [HasMethods(["fit", "transform", "inverse_transform", "score_samples"]), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "scoring": [StrOptions({"code_distance", "reconstruction", "combined"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -298,11 +298,8 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         # One index of the training codes serves every row; a trained row is
         # scored without its own code, as LocalOutlierFactor scores its training data.
         neighbours = None if self.codes_ is None else NearestNeighbors(n_neighbors=n_neighbors).fit(self.codes_)
-        anomalies = self._anomalies(rows, neighbours)  # each row as new data
+        anomalies = self._anomalies(rows, neighbours, held_out=held_out)  # each row as new data
         if self.scoring == "combined":  # each part's scale, from the held-out rows, which score as new data will
-            errors = anomalies.pop("errors")
-            self.feature_error_scale_ = _feature_scale(errors[held_out])
-            anomalies["reconstruction"] = _scaled_error(errors, self.feature_error_scale_)
             self.component_scales_ = np.array([_log_scale(part[held_out]) for part in anomalies.values()])
         new_data = self._combined(anomalies)
         if neighbours is not None:
@@ -318,23 +315,24 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         self.offset_ = float(offset)
         self.training_scores_ = scores[inverse]
 
-    def _anomalies(self, X, neighbours):
+    def _anomalies(self, X, neighbours, *, held_out=None):
         """Each part of the anomaly of each sample of X, by name: the mean
         distance from its code to its nearest training codes, and its
-        reconstruction error (squared, mean over the features; each
-        feature's error divided by its scale, once the fit has one)."""
+        reconstruction error (squared, mean over the features; with
+        "combined", each feature's error in units of its scale, which fit
+        sets from the ``held_out`` rows). X is encoded once: "combined"
+        decodes the same codes."""
         anomalies = {}
-        if neighbours is not None:
-            anomalies["code_distance"] = neighbours.kneighbors(self.autoencoder_.transform(X))[0].mean(
-                axis=1, dtype=np.float64)  # fmt: skip
+        codes = None if neighbours is None else self.autoencoder_.transform(X)
+        if codes is not None:
+            anomalies["code_distance"] = neighbours.kneighbors(codes)[0].mean(axis=1, dtype=np.float64)
         if self.scoring == "reconstruction":
             anomalies["reconstruction"] = -self.autoencoder_.score_samples(X).astype(np.float64)
         elif self.scoring == "combined":
-            errors = np.abs(self.autoencoder_.predict(X) - X).reshape(len(X), -1).astype(np.float64)
-            if self.feature_error_scale_ is None:
-                anomalies["errors"] = errors
-            else:
-                anomalies["reconstruction"] = _scaled_error(errors, self.feature_error_scale_)
+            errors = np.abs(self.autoencoder_.inverse_transform(codes) - X).reshape(len(X), -1).astype(np.float64)
+            if held_out is not None:
+                self.feature_error_scale_ = _feature_scale(errors[held_out])
+            anomalies["reconstruction"] = _scaled_error(errors, self.feature_error_scale_)
         return anomalies
 
     def _combined(self, anomalies):

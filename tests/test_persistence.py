@@ -49,6 +49,9 @@ CONFIGURATIONS = {
     ),
     "classifier": AutoencoderClassifier(ContractiveAutoencoder(4, hidden_layer_sizes=(), **FAST), **FAST),
     "outliers": AutoencoderOutlierDetector(DenoisingAutoencoder(4, hidden_layer_sizes=(16,), **FAST)),
+    "outliers_combined": AutoencoderOutlierDetector(
+        DenseAutoencoder(4, hidden_layer_sizes=(16,), **FAST), scoring="combined", n_neighbors="auto"
+    ),
 }
 
 FORMATS = ("pickle", "cloudpickle", "joblib", "skae", "skops")
