@@ -131,8 +131,10 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         expected among the distinct rows of X: the threshold is that
         quantile of their ``score_samples``, as IsolationForest's. "auto"
         flags a sample whose anomaly's logarithm (with
-        ``scoring="combined"``, its standard score, a logarithm already)
-        lies beyond the upper whisker of a box plot of the held-out rows'
+        ``scoring="combined"``, its standard score, and where the
+        autoencoder's ``score_samples`` is a log-likelihood of either sign,
+        as a ``VariationalAutoencoder``'s ELBO, the anomaly itself: logarithms
+        already) lies beyond the upper whisker of a box plot of the held-out rows'
         (the third quartile plus 1.5 times the interquartile range), each
         anomaly taken as at least a thousandth of the median: a threshold
         that assumes no share, finite whatever the data.
@@ -142,7 +144,8 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         from its code to the ``n_neighbors`` nearest codes of the training
         data, which the detector keeps (``n_samples x n_components``
         floats); "reconstruction" by minus its mean squared reconstruction
-        error, the autoencoder's own ``score_samples``; "combined" by minus
+        error, the autoencoder's own ``score_samples`` (a
+        ``VariationalAutoencoder``'s is its ELBO); "combined" by minus
         the larger of the standard scores of its code distance and of its
         scaled reconstruction error (above).
 
@@ -308,6 +311,8 @@ class AutoencoderOutlierDetector(SkaeEstimator, OutlierMixin, BaseEstimator):
         if self.contamination != "auto":  # as IsolationForest: predict(X) flags that share of the distinct rows
             offset = np.percentile(new_data, 100 * self.contamination)
         elif self.scoring == "combined":  # the standard scores are logarithms already
+            offset = -_upper_whisker(-scores[held_out])
+        elif np.any(scores > 0):  # minus a log-likelihood (a variational autoencoder's ELBO): a logarithm already
             offset = -_upper_whisker(-scores[held_out])
         else:
             floor = _log_floor(-scores)
