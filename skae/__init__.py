@@ -19,6 +19,7 @@ _ESTIMATORS = {
     "ContractiveAutoencoder": "skae._contractive",
     "ConvAutoencoder": "skae._conv",
     "StackedAutoencoder": "skae._stacked",
+    "VariationalAutoencoder": "skae._variational",
     "AutoencoderClassifier": "skae._classifier",
     "AutoencoderOutlierDetector": "skae._outlier",
 }

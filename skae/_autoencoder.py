@@ -16,6 +16,11 @@ from ._inference import compile_forward
 from ._network import Network, chain
 from ._training import warn_caller
 
+# A network starts from the first rows of X, at most this many values of
+# them (8 MB of float32): 2,551 rows of 784 pixels. The linear path starts at
+# PCA's solution on them, the output at their mean.
+START_VALUES = 2_000_000
+
 
 class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEstimator):
     """Base class of skae's autoencoders. Not meant to be used directly.
@@ -176,6 +181,33 @@ class BaseAutoencoder(TransformerMixin, ClassNamePrefixFeaturesOutMixin, KerasEs
         """The Keras model of the whole autoencoder: a family with its own
         loss returns a model class that computes it."""
         return keras.Model(inputs, outputs, name=type(self).__name__.lower())
+
+    def _first_rows(self, X):
+        """The first rows of X, at most START_VALUES values, flat."""
+        n_rows = max(1, START_VALUES // int(np.prod(X.shape[1:])))
+        return np.asarray(X[:n_rows], dtype=np.float32).reshape(min(len(X), n_rows), -1)
+
+    def _start_output_at_mean(self, rows):
+        """Start the output layer's bias where its activation gives the mean
+        of ``rows``, the first rows of X. Started at 0, a sigmoid output is 1/2 for every pixel of
+        mostly dark images: every sample's gradient then asks the code for
+        the same thing, a bounded code unit is pushed to its bound within
+        Adam's first steps and learns nothing after (every two- and
+        four-unit sigmoid code on 8 x 8 digits did, in Keras alone too)."""
+        decoder = self._layers("decoder")
+        biased = [(layer, kwargs) for layer, kwargs in decoder if getattr(layer, "bias", None) is not None]
+        layer, kwargs = biased[-1]
+        bias = layer.transpose_bias if kwargs.get("transpose") else layer.bias
+        # a convolution's bias is one per channel, the last axis
+        mean = rows.reshape(len(rows), -1, bias.shape[-1]).mean(axis=(0, 1))
+        if self.output_activation_ == "sigmoid":
+            mean = np.clip(mean, 0.02, 0.98)
+            mean = np.log(mean / (1 - mean))
+        elif self.output_activation_ == "tanh":
+            mean = np.arctanh(np.clip(mean, -0.96, 0.96))
+        elif self.output_activation_ != "linear":
+            return
+        bias.assign(mean.astype(np.float32))
 
     def _link(self):
         """Make ``encoder_`` and ``decoder_`` from the layers of ``model_``."""

@@ -162,43 +162,17 @@ class ConvAutoencoder(BaseAutoencoder):
     # -- images in, images out ------------------------------------------------
 
     def _resolve_network_shape(self, sample_shape):
-        self.image_shape_ = self._resolve_image_shape(sample_shape)
+        if len(sample_shape) == 1 and self.image_shape is None:
+            raise ValueError(
+                f"X is flat, with {sample_shape[0]} features: pass image_shape=(h, w) or (h, w, c) "
+                "to read it as images, or X of shape (n, h, w) or (n, h, w, c)."
+            )
+        self.image_shape_ = resolve_image_shape(sample_shape, self.image_shape)
 
     def _network_shape(self):
         return self.image_shape_
 
     _image_shape = _network_shape
-
-    def _resolve_image_shape(self, sample_shape):
-        """(h, w, c) from the shape of one sample of X and ``image_shape``."""
-        if len(sample_shape) > 3:
-            raise ValueError(
-                f"X must be (n, features), (n, h, w) or (n, h, w, c). Received: X.ndim={len(sample_shape) + 1}"
-            )
-        if self.image_shape is None:
-            if len(sample_shape) == 1:
-                raise ValueError(
-                    f"X is flat, with {sample_shape[0]} features: pass image_shape=(h, w) or (h, w, c) "
-                    "to read it as images, or X of shape (n, h, w) or (n, h, w, c)."
-                )
-            return (*sample_shape, 1)[:3]
-
-        if not all(isinstance(side, Integral) for side in self.image_shape):
-            raise ValueError(f"image_shape must hold integers. Received: image_shape={self.image_shape!r}")
-        shape = tuple(int(side) for side in self.image_shape)
-        if len(shape) not in (2, 3) or shape.count(-1) > 1 or any(side < 1 and side != -1 for side in shape):
-            raise ValueError(
-                f"image_shape must be (h, w) or (h, w, c), with one side -1 at most. Received: {self.image_shape}"
-            )
-        if len(shape) == 2:
-            shape += (1,) if -1 in shape else (-1,)  # the channels, unless a side is unknown
-        size, known = math.prod(sample_shape), math.prod(side for side in shape if side != -1)
-        if size % known or (-1 not in shape and size != known):
-            raise ValueError(f"Samples of {size} values cannot be read as images of image_shape={self.image_shape}.")
-        shape = tuple(size // known if side == -1 else side for side in shape)
-        if len(sample_shape) > 1 and shape != (*sample_shape, 1)[:3]:
-            raise ValueError(f"X holds images of shape {sample_shape}, but image_shape={self.image_shape}.")
-        return shape
 
     # -- the network -------------------------------------------------------------
 
@@ -269,3 +243,33 @@ class ConvAutoencoder(BaseAutoencoder):
             )  # fmt: skip
             return [(layer, {})]
         return [(keras.layers.UpSampling2D(2), {}), (self._conv(n_filters, self.activation), {})]
+
+
+def resolve_image_shape(sample_shape, image_shape):
+    """(h, w, c) from the shape of one sample of X and ``image_shape``; flat
+    samples without an image shape give None."""
+    if len(sample_shape) > 3:
+        raise ValueError(
+            f"X must be (n, features), (n, h, w) or (n, h, w, c). Received: X.ndim={len(sample_shape) + 1}"
+        )
+    if image_shape is None:
+        if len(sample_shape) == 1:
+            return None
+        return (*sample_shape, 1)[:3]
+
+    if not all(isinstance(side, Integral) for side in image_shape):
+        raise ValueError(f"image_shape must hold integers. Received: image_shape={image_shape!r}")
+    shape = tuple(int(side) for side in image_shape)
+    if len(shape) not in (2, 3) or shape.count(-1) > 1 or any(side < 1 and side != -1 for side in shape):
+        raise ValueError(
+            f"image_shape must be (h, w) or (h, w, c), with one side -1 at most. Received: {image_shape}"
+        )
+    if len(shape) == 2:
+        shape += (1,) if -1 in shape else (-1,)  # the channels, unless a side is unknown
+    size, known = math.prod(sample_shape), math.prod(side for side in shape if side != -1)
+    if size % known or (-1 not in shape and size != known):
+        raise ValueError(f"Samples of {size} values cannot be read as images of image_shape={image_shape}.")
+    shape = tuple(size // known if side == -1 else side for side in shape)
+    if len(sample_shape) > 1 and shape != (*sample_shape, 1)[:3]:
+        raise ValueError(f"X holds images of shape {sample_shape}, but image_shape={image_shape}.")
+    return shape

@@ -15,10 +15,6 @@ from ._layers import LinearPlus, SparsityPenalty, TiedDense
 from ._network import chain
 from ._seeds import dense, glorot_uniform, layer_seed
 
-# The linear path starts at PCA's solution on the first rows of X, at most
-# this many values of them (8 MB of float32): 2,551 rows of 784 pixels.
-PCA_VALUES = 2_000_000
-
 # Code activations flat on one side, whose units start on for nearly every row.
 ONE_SIDED = {"relu", "relu6", "elu", "selu", "softplus", "silu", "gelu", "leaky_relu"}
 
@@ -137,12 +133,7 @@ class DenseAutoencoder(BaseAutoencoder):
         return first.kernel.numpy().T.copy()
 
     def _check_architecture(self, n_features):
-        sizes = list(self.hidden_layer_sizes)
-        if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must hold positive integers. "
-                f"Received: hidden_layer_sizes={self.hidden_layer_sizes!r}"
-            )
+        sizes = checked_hidden_sizes(self.hidden_layer_sizes)
         if min([*sizes, self.n_components]) > n_features and not self._is_regularised():
             # an overcomplete code with no narrower layer and nothing to stop it copying its input
             raise ValueError(
@@ -151,7 +142,7 @@ class DenseAutoencoder(BaseAutoencoder):
                 "activity_regularization or dropout, use DenoisingAutoencoder or ContractiveAutoencoder, or choose "
                 f"n_components of at most {n_features}."
             )
-        return [int(size) for size in sizes]
+        return sizes
 
     def _is_regularised(self):
         """Whether something keeps an overcomplete code from copying X."""
@@ -214,11 +205,6 @@ class DenseAutoencoder(BaseAutoencoder):
             if self.code_activation != "linear":
                 self._centre_code(rows)
 
-    def _first_rows(self, X):
-        """The first rows of X, at most PCA_VALUES values, flat."""
-        n_rows = max(1, PCA_VALUES // int(np.prod(X.shape[1:])))
-        return np.asarray(X[:n_rows], dtype=np.float32).reshape(min(len(X), n_rows), -1)
-
     def _centre_code(self, rows):
         """Shift each code unit's bias so that its input is 0 at its median
         over ``rows``, the first rows of X (half the rows on either side of a
@@ -235,27 +221,9 @@ class DenseAutoencoder(BaseAutoencoder):
         quantile = 0.01 if self.code_activation in ONE_SIDED else 0.5
         code.bias.assign(code.bias.numpy() - np.quantile(inputs, quantile, axis=0))
 
-    def _start_output_at_mean(self, rows):
-        """Start the output layer's bias where its activation gives the mean
-        of ``rows``, the first rows of X. Started at 0, a sigmoid output is 1/2 for every pixel of
-        mostly dark images: every sample's gradient then asks the code for
-        the same thing, a bounded code unit is pushed to its bound within
-        Adam's first steps and learns nothing after (every two- and
-        four-unit sigmoid code on 8 x 8 digits did, in Keras alone too)."""
-        mean = rows.mean(axis=0)
-        if self.output_activation_ == "sigmoid":
-            mean = np.clip(mean, 0.02, 0.98)
-            mean = np.log(mean / (1 - mean))
-        elif self.output_activation_ == "tanh":
-            mean = np.arctanh(np.clip(mean, -0.96, 0.96))
-        elif self.output_activation_ != "linear":
-            return
-        layer, kwargs = [(layer, kwargs) for layer, kwargs in self._layers("decoder") if layer.weights][-1]
-        (layer.transpose_bias if kwargs.get("transpose") else layer.bias).assign(mean.astype(np.float32))
-
     def _start_at_pca(self, X):
-        """Set the linear maps to PCA's solution on X (its first PCA_VALUES
-        values): the code is PCA's, the reconstruction PCA's; through a
+        """Set the linear maps to PCA's solution on X (its first rows,
+        ``_first_rows``): the code is PCA's, the reconstruction PCA's; through a
         sigmoid output, nearly so (the inverse of the sigmoid's slope at
         1/2, and the logit of the mean)."""
         rows = self._first_rows(X)
@@ -296,3 +264,13 @@ class DenseAutoencoder(BaseAutoencoder):
         if self.output_activation_ != "linear":
             decoder.append((keras.layers.Activation(self.output_activation_), {}))
         return encoder, decoder
+
+
+def checked_hidden_sizes(hidden_layer_sizes):
+    """``hidden_layer_sizes`` as a list of ints, refused unless all are positive integers."""
+    sizes = list(hidden_layer_sizes)
+    if not all(isinstance(size, Integral) and size >= 1 for size in sizes):
+        raise ValueError(
+            f"hidden_layer_sizes must hold positive integers. Received: hidden_layer_sizes={hidden_layer_sizes!r}"
+        )
+    return [int(size) for size in sizes]

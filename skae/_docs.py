@@ -132,6 +132,16 @@ RECONSTRUCTION_LOSS_DOC = """\
         training on the squared error itself. ``score`` is mean squared error
         whatever the loss."""
 
+VARIATIONAL_LOSS_DOC = """\
+    loss : {"auto", "binary_crossentropy", "mse"}, default="auto"
+        The decoder's likelihood p(x | z): "binary_crossentropy" is
+        Bernoulli, whose negative log is binary cross-entropy summed over the
+        features; "mse" is Gaussian, of a variance per feature learned in
+        training, whose negative log is the squared error over twice the
+        variance plus half the log of 2 pi times it. "auto" is Bernoulli
+        when the output activation is sigmoid and the training data lie in
+        [0, 1] (pixels, MinMaxScaler's output), Gaussian otherwise."""
+
 CLASSIFICATION_LOSS_DOC = """\
     loss : str or callable, default="sparse_categorical_crossentropy"
         The classification loss, as Keras names it, on integer class codes."""
@@ -184,6 +194,7 @@ DENSE_ATTRIBUTES_DOC = """\
 
 DOCS = {
     "training_parameters": TRAINING_PARAMETERS_DOC.replace("%(loss)s", RECONSTRUCTION_LOSS_DOC),
+    "variational_training_parameters": TRAINING_PARAMETERS_DOC.replace("%(loss)s", VARIATIONAL_LOSS_DOC),
     "classifier_training_parameters": TRAINING_PARAMETERS_DOC.replace("%(loss)s", CLASSIFICATION_LOSS_DOC),
     "fitted_attributes": FITTED_ATTRIBUTES_DOC,
     "hidden_layer_sizes": HIDDEN_LAYER_SIZES_DOC,

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import erf, expit, softmax
 
-from ._layers import LinearPlus, TiedDense
+from ._layers import GaussianCode, LinearPlus, TiedDense
 
 # Rows per call of the traced function: bounds the memory of large batches.
 CHUNK_ROWS = 4096
@@ -102,6 +102,8 @@ def _numpy_op(layer, call_kwargs):
         if call_kwargs.get("transpose", False):
             return _affine(np.ascontiguousarray(kernel.T), _numpy(layer.transpose_bias), ACTIVATIONS["linear"])
         return _affine(kernel, _numpy(layer.bias), ACTIVATIONS["linear"])
+    if kind is GaussianCode:  # its mean, at inference
+        return _affine(_numpy(layer.kernel), _numpy(layer.bias), ACTIVATIONS["linear"])
     if kind is keras.layers.Activation:
         return _numpy_activation(layer.activation)
     if kind is keras.layers.Normalization:

@@ -219,3 +219,103 @@ class Corruption(keras.layers.Layer):
             "high": self.high,
             "seed": self.seed,
         }
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class GaussianCode(keras.layers.Layer):
+    """A diagonal Gaussian posterior q(z | x): its mean at inference, a draw
+    from it in training.
+
+    Two affine maps of the input give the mean and the log-variance of each
+    of ``units`` code values. In training the layer returns
+    ``mean + exp(log_variance / 2) * eps``, eps standard normal (the
+    reparameterisation of Kingma and Welling, 2014), and adds the KL
+    divergence of q(z | x) from the standard normal prior, in nats and
+    averaged over the batch, to the layer's losses; at inference, or called
+    with ``draw=False`` (an encoder fine-tuned as a deterministic one), it
+    returns the mean.
+
+    Parameters
+    ----------
+    units : int
+        Width of the code.
+    kernel_initializer : str or keras.initializers.Initializer
+        Initializer of the mean's kernel; the log-variance's starts at zero,
+        so that every row starts with the prior's unit variance.
+    seed : int or None
+        Seed of the layer's random generator.
+    """
+
+    def __init__(self, units, kernel_initializer="glorot_uniform", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"units must be a positive integer. Received: units={units}")
+        self.units = units
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        shape = (input_shape[-1], self.units)
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer=self.kernel_initializer)
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        self.log_variance_kernel = self.add_weight(name="log_variance_kernel", shape=shape, initializer="zeros")
+        self.log_variance_bias = self.add_weight(name="log_variance_bias", shape=(self.units,), initializer="zeros")
+
+    def moments(self, inputs):
+        """The posterior's mean and log-variance for each row of ``inputs``."""
+        mean = ops.matmul(inputs, self.kernel) + self.bias
+        # bounded, so that exp() stays finite in float32 whatever a step does
+        log_variance = ops.clip(ops.matmul(inputs, self.log_variance_kernel) + self.log_variance_bias, -30.0, 20.0)
+        return mean, log_variance
+
+    def call(self, inputs, training=False, draw=True):
+        mean, log_variance = self.moments(inputs)
+        if not training:
+            return mean
+        if not draw:
+            # The log-variance weights get a zero gradient rather than none,
+            # so that an optimizer fine-tuning the mean does not warn of them.
+            return mean + 0.0 * log_variance
+        self.add_loss(ops.mean(kl_divergence(mean, log_variance)))
+        noise = keras.random.normal(ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_variance) * noise
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "seed": self.seed,
+        }
+
+
+def kl_divergence(mean, log_variance):
+    """KL(N(mean, exp(log_variance)) || N(0, 1)) of each row, in nats."""
+    return 0.5 * ops.sum(ops.square(mean) + ops.exp(log_variance) - 1.0 - log_variance, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class DecoderVariance(keras.layers.Layer):
+    """The identity, holding the log-variance of a Gaussian decoder.
+
+    A variational autoencoder's decoder gives the mean of p(x | z); for real
+    data it is a Gaussian whose variance, one per feature, is learned with
+    the network. The variance is not a function of z, so it is a weight of
+    this layer, which ``VariationalModel`` reads in its loss.
+    """
+
+    # skae's fast inference may skip the layer (see skae._inference).
+    identity_at_inference = True
+
+    def build(self, input_shape):
+        self.log_variance = self.add_weight(name="log_variance", shape=tuple(input_shape[1:]), initializer="zeros")
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from ._layers import Corruption, LinearPlus, SparsityPenalty, TiedDense
+from ._layers import Corruption, DecoderVariance, GaussianCode, LinearPlus, SparsityPenalty, TiedDense
 
 # Codes up to this wide take the Jacobian one unit at a time. Against
 # batch_jacobian's vectorised loop, on 2 cores with a batch of unknown size,
@@ -116,9 +116,78 @@ class ContractiveModel(keras.Model):
         }
 
 
+def log_likelihood(x, x_hat, log_variance=None):
+    """log p(x | z) of each row, in nats, for a decoder whose output is ``x_hat``.
+
+    Bernoulli where ``log_variance`` is None (``x_hat`` the probabilities,
+    clipped as Keras clips them for cross-entropy), else Gaussian of mean
+    ``x_hat`` and that log-variance per feature.
+    """
+    if log_variance is None:
+        p = ops.clip(x_hat, keras.config.epsilon(), 1.0 - keras.config.epsilon())
+        pointwise = x * ops.log(p) + (1.0 - x) * ops.log(1.0 - p)
+    else:
+        pointwise = -0.5 * (ops.square(x - x_hat) * ops.exp(-log_variance) + log_variance + math.log(2 * math.pi))
+    return ops.sum(ops.reshape(pointwise, (ops.shape(x)[0], -1)), axis=1)
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class VariationalModel(keras.Model):
+    """Functional autoencoder whose loss is minus the ELBO, per feature.
+
+    The code layer (``GaussianCode``) adds each batch's KL divergence from
+    the prior to the model's losses; ``compute_loss`` returns
+    ``(-log p(x | z) + beta * KL) / d`` averaged over the batch, for inputs of
+    ``d`` values: minus the evidence lower bound of Kingma and Welling (2014)
+    divided by ``d``, so that its numbers read as the other families'
+    per-feature losses do. The decoder is Gaussian, its variance learned,
+    when the model holds a ``DecoderVariance`` layer, and Bernoulli
+    otherwise. ``history`` reports ``reconstruction_loss`` (-log p(x | z) per
+    sample) and ``kl_loss`` (KL per sample) next to ``loss``.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for a functional ``keras.Model``: inputs, outputs, name.
+    beta : float
+        Weight of the KL term (1 for the ELBO itself).
+    """
+
+    def __init__(self, *args, beta, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.beta = float(beta)
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+
+    def decoder_log_variance(self):
+        """The Gaussian decoder's log-variance per feature, or None (Bernoulli)."""
+        for layer in self.layers:
+            if isinstance(layer, DecoderVariance):
+                return layer.log_variance
+        return None
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        reconstruction = -ops.mean(log_likelihood(y, y_pred, self.decoder_log_variance()))
+        kl = ops.sum(self.losses) if self.losses else ops.zeros(())
+        n_features = math.prod(x.shape[1:])
+        n_samples = ops.shape(x)[0]
+        # Under a tf.distribute strategy Keras divides each replica's loss by
+        # the number of replicas, whose gradients are then summed.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.reconstruction_tracker.update_state(reconstruction, sample_weight=n_samples)
+        self.kl_tracker.update_state(kl, sample_weight=n_samples)
+        return (reconstruction + self.beta * kl) / n_features / replicas
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta}
+
+
 def custom_objects():
     """skae's Keras classes by the names Keras files give them."""
-    classes = [TiedDense, SparsityPenalty, Corruption, LinearPlus, ContractiveModel]
+    classes = [
+        TiedDense, SparsityPenalty, Corruption, LinearPlus, GaussianCode, DecoderVariance, ContractiveModel,
+        VariationalModel,
+    ]  # fmt: skip
     # scikeras's pickling registers a class again under a bare name
     # (">ContractiveModel"); files written after it name the class so.
     return {name: cls for cls in classes for name in (f"skae>{cls.__name__}", f">{cls.__name__}")}

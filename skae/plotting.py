@@ -19,7 +19,9 @@ __all__ = [
     "plot_denoising",
     "plot_features",
     "plot_history",
+    "plot_latent_grid",
     "plot_reconstructions",
+    "plot_samples",
 ]
 
 
@@ -192,6 +194,140 @@ def plot_reconstructions(estimator, X, *, baselines=None, n_images=10, image_sha
         rows[name] = np.asarray(baseline.inverse_transform(baseline.transform(flat))).reshape(X.shape)
     return _rows_of_images(list(rows.values()), list(rows), ae, image_shape, scale=X, ax=ax,
                            title=f"Reconstructions from codes of {ae.n_components_} values")
+
+
+def _generative(estimator, function):
+    """The fitted variational autoencoder a figure of samples is about."""
+    ae = _autoencoder(estimator, function)
+    if not hasattr(ae, "sample"):
+        raise TypeError(f"{function} draws what a generative autoencoder decodes from its prior: it needs a "
+                        f"VariationalAutoencoder. Received: {type(ae).__name__}.")
+    return ae
+
+
+def _decoded_scale(ae, decoded):
+    """The grey scale of decoded images: [0, 1] for a Bernoulli decoder's means."""
+    if ae.output_activation_ == "sigmoid":
+        return 0.0, 1.0
+    return float(np.min(decoded)), float(np.max(decoded))
+
+
+def plot_samples(estimator, *, n_samples=20, n_cols=10, image_shape=None, random_state=None, ax=None):
+    """Draw samples a variational autoencoder generates: prior draws, decoded.
+
+    Parameters
+    ----------
+    estimator : fitted VariationalAutoencoder
+        Its ``sample`` makes the images.
+    n_samples : int, default=20
+        How many samples to draw.
+    n_cols : int, default=10
+        Samples per row.
+    image_shape : tuple of int, default=None
+        As in :func:`plot_reconstructions`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws from the prior.
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        One image of the samples, on [0, 1] for a Bernoulli decoder (data in
+        [0, 1]) and on the samples' own range otherwise.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VariationalAutoencoder
+    >>> from skae.plotting import plot_samples
+    >>> X = load_digits().data / 16
+    >>> vae = VariationalAutoencoder(n_components=2, epochs=2, random_state=0).fit(X)
+    >>> ax = plot_samples(vae, n_samples=20, n_cols=10, random_state=0)
+    >>> ax.get_images()[0].get_array().shape  # 2 rows of 10 tiles of 8 x 8, 1-pixel gaps
+    (17, 89)
+    """
+    ae = _generative(estimator, "plot_samples")
+    if not isinstance(n_cols, int) or n_cols < 1:
+        raise ValueError(f"n_cols must be a positive integer. Received: n_cols={n_cols!r}")
+    samples = ae.sample(n_samples, random_state=random_state)
+    shape = _image_shape(ae, _n_features(samples), image_shape)
+    images = _as_images(samples, shape)
+    n_rows = math.ceil(n_samples / n_cols)
+    padded = np.full((n_rows * n_cols, *shape), np.nan)
+    padded[:n_samples] = images
+    vmin, vmax = _decoded_scale(ae, samples)
+    return _draw_tiles(padded.reshape((n_rows, n_cols, *shape)), ax=ax, row_labels=[""] * n_rows, vmin=vmin,
+                       vmax=vmax, title=f"{type(ae).__name__}: {n_samples} samples from the prior")
+
+
+def plot_latent_grid(estimator, *, n_steps=15, dims=(0, 1), quantiles=(0.05, 0.95), image_shape=None, ax=None):
+    """Draw what a variational autoencoder decodes over a grid of its code space.
+
+    The grid spans two code values, ``dims``, from one quantile of the
+    standard normal prior to another, in ``n_steps`` steps each spaced
+    evenly in probability (Kingma and Welling's figure of the learned
+    manifold); any other code value is held at 0, the prior's mean. The
+    first value runs along the columns, left to right, the second up the
+    rows, as on a plot's axes.
+
+    Parameters
+    ----------
+    estimator : fitted VariationalAutoencoder
+        Its ``inverse_transform`` decodes the grid.
+    n_steps : int, default=15
+        Points per side of the grid.
+    dims : tuple of 2 int, default=(0, 1)
+        The two code values that vary.
+    quantiles : tuple of 2 float, default=(0.05, 0.95)
+        The prior quantiles at the grid's ends, in (0, 1).
+    image_shape : tuple of int, default=None
+        As in :func:`plot_reconstructions`.
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        One image of ``n_steps`` x ``n_steps`` decoded codes, the code values
+        named on the ticks.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VariationalAutoencoder
+    >>> from skae.plotting import plot_latent_grid
+    >>> X = load_digits().data / 16
+    >>> vae = VariationalAutoencoder(n_components=2, epochs=2, random_state=0).fit(X)
+    >>> ax = plot_latent_grid(vae, n_steps=5)
+    >>> [label.get_text() for label in ax.get_xticklabels()]
+    ['-1.64', '-0.60', '0.00', '0.60', '1.64']
+    """
+    from statistics import NormalDist
+
+    ae = _generative(estimator, "plot_latent_grid")
+    if not isinstance(n_steps, int) or n_steps < 2:
+        raise ValueError(f"n_steps must be an integer of at least 2. Received: n_steps={n_steps!r}")
+    dims = tuple(dims)
+    if len(dims) != 2 or len(set(dims)) != 2 or not all(0 <= d < ae.n_components_ for d in dims):
+        raise ValueError(f"dims must name two different code values of the {ae.n_components_}. Received: dims={dims}")
+    low, high = quantiles
+    if not 0 < low < high < 1:
+        raise ValueError(f"quantiles must be two probabilities, 0 < low < high < 1. Received: quantiles={quantiles}")
+    values = np.array([NormalDist().inv_cdf(q) for q in np.linspace(low, high, n_steps)])
+    labels = [f"{v:.2f}" for v in np.round(values, 2) + 0.0]  # + 0.0: no "-0.00"
+    codes = np.zeros((n_steps, n_steps, ae.n_components_), dtype=np.float32)
+    codes[..., dims[0]] = values[None, :]
+    codes[..., dims[1]] = values[::-1, None]  # the highest at the top, as on a plot's y axis
+    decoded = ae.inverse_transform(codes.reshape(-1, ae.n_components_))
+    shape = _image_shape(ae, _n_features(decoded), image_shape)
+    vmin, vmax = _decoded_scale(ae, decoded)
+    tiles = _as_images(decoded, shape).reshape((n_steps, n_steps, *shape))
+    ax = _draw_tiles(tiles, ax=ax, row_labels=labels[::-1], col_labels=labels, vmin=vmin, vmax=vmax,
+                     title=f"{type(ae).__name__}: decoded codes, other values at 0")
+    ax.set_xlabel(f"code value {dims[0]}")
+    ax.set_ylabel(f"code value {dims[1]}")
+    return ax
 
 
 def plot_denoising(estimator, X, X_noisy=None, *, n_images=10, image_shape=None, random_state=None, ax=None):

@@ -56,8 +56,8 @@ CLASSIFIER_EXPECTED_FAILURES = {
 ROW_ORDER_EXPECTED_FAILURES = {
     "check_methods_sample_order_invariance": (
         "float32 matrix products may round differently by a row's position in the batch; through a stack of "
-        "encoders and decoders, or a linear path added to the layers beside it, this reaches 1e-7, above the "
-        "check's rtol of 1e-7. Flaky, so not strict."
+        "encoders and decoders, a linear path added to the layers beside it, or a variational code's mean of "
+        "about 0.03 (7e-8 apart), this reaches 1e-7, above the check's rtol of 1e-7. Flaky, so not strict."
     ),
 }
 
@@ -80,7 +80,8 @@ def expected_failures(estimator):
         return DETECTOR_EXPECTED_FAILURES  # the outlier detector takes its own parameters only
     if is_classifier(estimator):
         return {**EXPECTED_FAILURES, **CLASSIFIER_EXPECTED_FAILURES}
-    if type(estimator).__name__ == "StackedAutoencoder" or "linear_path" in estimator.get_params():
+    row_order_sensitive = type(estimator).__name__ in ("StackedAutoencoder", "VariationalAutoencoder")
+    if row_order_sensitive or "linear_path" in estimator.get_params():
         return {**EXPECTED_FAILURES, **ROW_ORDER_EXPECTED_FAILURES}
     return EXPECTED_FAILURES
 

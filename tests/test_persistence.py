@@ -22,6 +22,7 @@ from skae import (
     DenoisingAutoencoder,
     DenseAutoencoder,
     StackedAutoencoder,
+    VariationalAutoencoder,
     _speedups,
 )
 from skae._persistence import PackedModel, model_to_bytes
@@ -48,6 +49,8 @@ CONFIGURATIONS = {
         **FAST,
     ),
     "classifier": AutoencoderClassifier(ContractiveAutoencoder(4, hidden_layer_sizes=(), **FAST), **FAST),
+    "variational": VariationalAutoencoder(2, hidden_layer_sizes=(16,), **FAST),
+    "variational_conv_gaussian": VariationalAutoencoder(2, image_shape=(8, 8), filters=(4,), loss="mse", **FAST),
     "outliers": AutoencoderOutlierDetector(DenoisingAutoencoder(4, hidden_layer_sizes=(16,), **FAST)),
     "outliers_combined": AutoencoderOutlierDetector(
         DenseAutoencoder(4, hidden_layer_sizes=(16,), **FAST), scoring="combined", n_neighbors="auto"
@@ -87,6 +90,8 @@ LOADER = textwrap.dedent(
             np.save(f"{sys.argv[1]}/{name}.{fmt}.npy", out)
             if hasattr(est, "inverse_transform"):
                 np.save(f"{sys.argv[1]}/{name}.{fmt}.inverse.npy", est.inverse_transform(out))
+            if hasattr(est, "sample"):  # a variational autoencoder's likelihoods
+                np.save(f"{sys.argv[1]}/{name}.{fmt}.elbo.npy", est.score_samples(X))
             y = [np.arange(len(X)) % 3] if hasattr(est, "classes_") else []
             est.set_params(warm_start=True, epochs=1).fit(X, *y)  # and it trains on
     """
@@ -139,6 +144,8 @@ def test_every_configuration_loads_in_a_fresh_process(fitted, small_digits, tmp_
             np.testing.assert_array_equal(np.load(tmp_path / f"{name}.{fmt}.npy"), codes, err_msg=f"{name} {fmt}")
             if reconstruction is not None:
                 np.testing.assert_array_equal(np.load(tmp_path / f"{name}.{fmt}.inverse.npy"), reconstruction)
+            if hasattr(est, "sample"):
+                np.testing.assert_array_equal(np.load(tmp_path / f"{name}.{fmt}.elbo.npy"), est.score_samples(X_test))
 
 
 def test_pickled_state_holds_model_bytes_not_keras_objects(fitted):

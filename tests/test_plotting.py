@@ -16,6 +16,7 @@ from skae import (
     DenoisingAutoencoder,
     DenseAutoencoder,
     StackedAutoencoder,
+    VariationalAutoencoder,
 )
 from skae.plotting import (
     plot_activation_maximisation,
@@ -23,7 +24,9 @@ from skae.plotting import (
     plot_denoising,
     plot_features,
     plot_history,
+    plot_latent_grid,
     plot_reconstructions,
+    plot_samples,
 )
 
 QUICK = dict(epochs=3, batch_size=32, random_state=0)
@@ -286,3 +289,52 @@ def test_activation_maximisation_checks_its_arguments(linear, X):
         plot_activation_maximisation(linear, X, units=[16])
     with pytest.raises(ValueError, match=r'constraint must be "norm" or "range". Received: constraint=\'box\''):
         plot_activation_maximisation(linear, X, constraint="box")
+
+
+# -- samples and the latent grid --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vae(X):
+    return VariationalAutoencoder(3, hidden_layer_sizes=(32,), **QUICK).fit(X)
+
+
+def test_samples_are_the_prior_draws_decoded(vae):
+    ax = plot_samples(vae, n_samples=7, n_cols=4, random_state=3)
+    drawn = tiles(ax, 2, 4, (8, 8))
+    expected = vae.sample(7, random_state=3).reshape(7, 8, 8)
+    assert_allclose(drawn.reshape(8, 8, 8)[:7], expected, rtol=1e-6)
+    assert np.isnan(drawn[1, 3]).all()  # the grid's last place is blank
+    assert ax.get_images()[0].get_clim() == (0, 1)  # a Bernoulli decoder's means
+    assert "7 samples from the prior" in ax.get_title()
+
+
+def test_the_latent_grid_decodes_prior_quantiles(vae):
+    ax = plot_latent_grid(vae, n_steps=3, dims=(2, 0), quantiles=(0.1, 0.9))
+    drawn = tiles(ax, 3, 3, (8, 8))
+    q = 1.2815516  # the standard normal's 0.9 quantile
+    assert tick_texts(ax.get_xticklabels()) == ["-1.28", "0.00", "1.28"]
+    assert tick_texts(ax.get_yticklabels()) == ["1.28", "0.00", "-1.28"]  # the highest on top
+    # top right: value 2 at its highest, value 0 at its highest, value 1 at the prior's mean
+    assert_allclose(drawn[0, 2], vae.inverse_transform([[q, 0, q]]).reshape(8, 8), rtol=1e-5, atol=1e-6)
+    assert_allclose(drawn[2, 0], vae.inverse_transform([[-q, 0, -q]]).reshape(8, 8), rtol=1e-5, atol=1e-6)
+    assert ax.get_xlabel() == "code value 2" and ax.get_ylabel() == "code value 0"
+
+
+def test_sample_figures_need_a_generative_autoencoder(vae, linear):
+    with pytest.raises(TypeError, match="needs a VariationalAutoencoder. Received: DenseAutoencoder"):
+        plot_samples(linear)
+    with pytest.raises(TypeError, match="needs a VariationalAutoencoder"):
+        plot_latent_grid(linear)
+    with pytest.raises(NotFittedError):
+        plot_samples(VariationalAutoencoder())
+    with pytest.raises(ValueError, match="n_cols must be a positive integer"):
+        plot_samples(vae, n_cols=0)
+    with pytest.raises(ValueError, match="dims must name two different code values of the 3"):
+        plot_latent_grid(vae, dims=(0, 3))
+    with pytest.raises(ValueError, match="dims must name two different"):
+        plot_latent_grid(vae, dims=(1, 1))
+    with pytest.raises(ValueError, match="quantiles must be two probabilities"):
+        plot_latent_grid(vae, quantiles=(0, 0.9))
+    with pytest.raises(ValueError, match="n_steps must be an integer of at least 2"):
+        plot_latent_grid(vae, n_steps=1)
