@@ -323,8 +323,8 @@ def plot_latent_grid(estimator, *, n_steps=15, dims=(0, 1), quantiles=(0.05, 0.9
     shape = _image_shape(ae, _n_features(decoded), image_shape)
     vmin, vmax = _decoded_scale(ae, decoded)
     tiles = _as_images(decoded, shape).reshape((n_steps, n_steps, *shape))
-    ax = _draw_tiles(tiles, ax=ax, row_labels=labels[::-1], col_labels=labels, vmin=vmin, vmax=vmax,
-                     title=f"{type(ae).__name__}: decoded codes, other values at 0")
+    title = f"{type(ae).__name__}: decoded codes" + (", other values at 0" if ae.n_components_ > 2 else "")
+    ax = _draw_tiles(tiles, ax=ax, row_labels=labels[::-1], col_labels=labels, vmin=vmin, vmax=vmax, title=title)
     ax.set_xlabel(f"code value {dims[0]}")
     ax.set_ylabel(f"code value {dims[1]}")
     return ax

@@ -14,6 +14,7 @@ from skae import (
     DenoisingAutoencoder,
     DenseAutoencoder,
     StackedAutoencoder,
+    VariationalAutoencoder,
     _chunks,
 )
 from skae._chunks import ChunkedRows
@@ -58,6 +59,7 @@ def test_a_memmap_trains_as_well_as_the_array_in_memory(tmp_path, small_chunks, 
         ContractiveAutoencoder(8, epochs=2),
         ConvAutoencoder(image_shape=(8, 8), epochs=2),
         StackedAutoencoder([("a", DenseAutoencoder(16, epochs=2)), ("b", DenseAutoencoder(8, epochs=2))], epochs=2),
+        VariationalAutoencoder(4, hidden_layer_sizes=(16,), epochs=2),
     ],
     ids=lambda e: type(e).__name__,
 )

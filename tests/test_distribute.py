@@ -28,7 +28,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 import skae  # before TensorFlow: its start-up lines filtered
 from skae import (AutoencoderClassifier, ContractiveAutoencoder, ConvAutoencoder, DenoisingAutoencoder,
-                  DenseAutoencoder, StackedAutoencoder)
+                  DenseAutoencoder, StackedAutoencoder, VariationalAutoencoder)
 import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
@@ -74,6 +74,8 @@ held_out = {
     "dense": DenseAutoencoder(8, **few),
     "denoising": DenoisingAutoencoder(8, **few),
     "conv": ConvAutoencoder(image_shape=(8, 8), **few),
+    # its KL term summed over each replica's half of the batch, as the reconstruction's is
+    "variational": VariationalAutoencoder(8, **few),
 }
 rows = X_train[:600]
 results["held_out"] = {

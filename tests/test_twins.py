@@ -16,6 +16,7 @@ from skae import (
     DenoisingAutoencoder,
     DenseAutoencoder,
     StackedAutoencoder,
+    VariationalAutoencoder,
     _training,
     _twins,
 )
@@ -33,6 +34,7 @@ TWIN_CASES = {
     ),
     "classifier": lambda: AutoencoderClassifier(DenseAutoencoder(8, epochs=2), epochs=2, random_state=0),
     "early_stopping": lambda: DenseAutoencoder(4, epochs=3, early_stopping=True, tol=None, random_state=0),
+    "variational": lambda: VariationalAutoencoder(2, hidden_layer_sizes=(16,), epochs=2, random_state=0),
 }
 
 
