@@ -395,7 +395,7 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
             return
         params = self.get_params()
         users_callbacks = _scikeras.build_callbacks(params)
-        callbacks = [*users_callbacks, _training.StopOnNonFiniteLoss()]
+        callbacks = [*users_callbacks, _training.StopOnNonFiniteLoss(), *self._training_callbacks(X)]
         validation_data, start = None, None
         early_stopping = self._early_stopping(X, warm)
         if early_stopping:
@@ -434,6 +434,10 @@ class KerasEstimator(_persistence.SkaeEstimator, BaseEstimator, metaclass=ABCMet
         for key, values in history.items():
             self.history_[key] += values
         _training.check_losses(self.history_["loss"], self.learning_rate, kept_best=early_stopping)
+
+    def _training_callbacks(self, X):
+        """skae's own callbacks a family adds to a fit on X."""
+        return []
 
     def _early_stopping(self, X, warm):
         """``early_stopping`` resolved: "auto" holds out data in a new fit

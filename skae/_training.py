@@ -42,6 +42,17 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class BeforeEachEpoch(keras.callbacks.Callback):
+    """Calls ``function(model)`` before each epoch, on the model that trains."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.function(self.model)
+
+
 class StopWhenConverged(keras.callbacks.Callback):
     """MLPRegressor's stopping rule: stop once ``monitor`` has failed to beat
     its best value by more than ``tol`` for more than ``n_iter_no_change``

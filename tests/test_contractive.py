@@ -174,3 +174,27 @@ def test_a_network_starts_at_the_mean_and_its_code_units_on(small_digits):
     assert_allclose(np.median(sigmoid.transform(X_train), axis=0), 0.5, atol=0.02)  # its midpoint at the median
     output = relu.predict(X_train).mean(axis=0)
     assert_allclose(output, np.clip(X_train.mean(axis=0), 0.02, 0.98), atol=0.1)
+
+
+@pytest.mark.parametrize("activation, bias", [("relu", -1e3), ("sigmoid", 1e3)])
+@pytest.mark.parametrize("through", ["twin", "model"])
+def test_a_dead_code_unit_is_started_again_before_the_next_epoch(small_digits, activation, bias, through):
+    X_train, _ = small_digits
+    # a callback of the user's trains model_ itself, none a twin of it
+    callbacks = [keras.callbacks.Callback()] if through == "model" else None
+    ae = DenseAutoencoder(4, code_activation=activation, hidden_layer_sizes=(16,), epochs=1, callbacks=callbacks,
+                          random_state=0).fit(X_train)  # fmt: skip
+    code = [layer for layer in ae.encoder_.layers if isinstance(layer, keras.layers.Dense)][-1]
+    code.bias.assign(np.where(np.arange(4) == 1, bias, code.bias.numpy()))  # unit 1 dead: off, or at 1, for every row
+    ae._refresh_inference()
+    assert ae.transform(X_train)[:, 1].std() == 0
+    before = ae.transform(X_train)[:, [0, 2, 3]]
+    ae.partial_fit(X_train)
+    codes = ae.transform(X_train)
+    assert codes[:, 1].std() > 1e-3
+    if activation == "relu":
+        assert (codes[:, 1] > 0).mean() > 0.5  # started on for nearly every row, one epoch before
+    else:
+        assert 0.05 < np.median(codes[:, 1]) < 0.95
+    # the live units were left as they were, then trained one epoch
+    assert np.corrcoef(before[:, 0], codes[:, 0])[0, 1] > 0.9
