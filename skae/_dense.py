@@ -54,7 +54,11 @@ class DenseAutoencoder(BaseAutoencoder):
 
     code_activation : str, default="linear"
         Activation of the code layer. Linear keeps every code unit alive;
-        "relu" or "sigmoid" suit a sparse code.
+        "relu" or "sigmoid" suit a sparse code. A non-linear code's units
+        start centred on their input (a ReLU unit on for nearly every row),
+        and before each epoch a unit whose output is constant over the
+        first rows of X (a dead ReLU unit, a sigmoid at its bound) is
+        started again.
 
 %(training_parameters)s
 
