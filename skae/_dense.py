@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._autoencoder import BaseAutoencoder
 from ._base import inherit_signature, resolve_output_activation
 from ._docs import fill_doc
+from ._inference import ACTIVATIONS
 from ._layers import LinearPlus, SparsityPenalty, TiedDense
 from ._network import chain
 from ._seeds import dense, glorot_uniform, layer_seed
@@ -232,7 +233,7 @@ class DenseAutoencoder(BaseAutoencoder):
         return [BeforeEachEpoch(self._restarter(self._first_rows(X)))]
 
     def _restarter(self, rows):
-        """What starts again, before each epoch, every code unit whose output
+        """What starts again, before an epoch, every code unit whose output
         is constant over ``rows`` (a ReLU unit off for all of them, a sigmoid
         one at its bound), in the model that trains (``model_`` or its twin,
         whose layers are at the same positions): its bias moved as at the
@@ -242,9 +243,14 @@ class DenseAutoencoder(BaseAutoencoder):
         left as they are: set to 0 (the reconstruction unchanged), the L1
         penalty alone moved the unit, and 2 or 3 of 32 died again."""
         encoder = [(self.model_.layers.index(layer), kwargs) for layer, kwargs in self._layers("encoder")]
-        activation, quantile = keras.activations.get(self.code_activation), self._code_quantile()
+        activation = ACTIVATIONS.get(self.code_activation, keras.activations.get(self.code_activation))
+        quantile = self._code_quantile()
 
-        def restart(model):
+        def restart(model, epoch):
+            # units died in the first epochs, if at all: checked before each of
+            # epochs 1 to 8, then before every epoch that is a power of two
+            if epoch == 0 or (epoch > 8 and epoch & (epoch - 1)):
+                return
             code, inputs = _code_inputs(rows, [(model.layers[i], kwargs) for i, kwargs in encoder])
             constant = np.ptp(np.asarray(activation(inputs)), axis=0) < CONSTANT_RANGE
             if not constant.any():
@@ -311,8 +317,11 @@ def checked_hidden_sizes(hidden_layer_sizes):
 
 
 def _code_inputs(rows, encoder):
-    """The code layer of ``encoder``, a model's encoder layers, and its inputs for ``rows``."""
+    """The code layer of ``encoder``, a model's encoder layers, and its inputs for ``rows``.
+    In TensorFlow's ops, not numpy's: OpenBLAS's threads, left spinning after
+    a product between epochs, took the cores from the training (a fit on
+    digits 1.5 times as long)."""
     index = max(i for i, (layer, _) in enumerate(encoder) if layer.weights)
     code = encoder[index][0]
-    hidden = np.asarray(chain(rows, encoder[:index]))
-    return code, hidden @ code.kernel.numpy() + code.bias.numpy()
+    hidden = chain(rows, encoder[:index])
+    return code, (keras.ops.matmul(hidden, code.kernel) + code.bias).numpy()

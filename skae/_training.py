@@ -43,14 +43,14 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 class BeforeEachEpoch(keras.callbacks.Callback):
-    """Calls ``function(model)`` before each epoch, on the model that trains."""
+    """Calls ``function(model, epoch)`` before each epoch, on the model that trains."""
 
     def __init__(self, function):
         super().__init__()
         self.function = function
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.function(self.model)
+        self.function(self.model, epoch)
 
 
 class StopWhenConverged(keras.callbacks.Callback):
