@@ -57,9 +57,9 @@ class DenseAutoencoder(BaseAutoencoder):
         Activation of the code layer. Linear keeps every code unit alive;
         "relu" or "sigmoid" suit a sparse code. A non-linear code's units
         start centred on their input (a ReLU unit on for nearly every row),
-        and before each epoch a unit whose output is constant over the
-        first rows of X (a dead ReLU unit, a sigmoid at its bound) is
-        started again.
+        and a unit whose output is constant over the first rows of X (a
+        dead ReLU unit, a sigmoid at its bound) is started again before
+        each of epochs 1 to 8 and each epoch that is a power of two.
 
 %(training_parameters)s
 
