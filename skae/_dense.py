@@ -222,7 +222,7 @@ class DenseAutoencoder(BaseAutoencoder):
         ReLU code unit could go dead for every row in Adam's first steps,
         and stay so (up to 12 of 32 on 28 x 28 digits from the median)."""
         code, inputs = _code_inputs(rows, self._layers("encoder"))
-        code.bias.assign(code.bias.numpy() - np.quantile(inputs, self._code_quantile(), axis=0))
+        _centre(code, inputs, self._code_quantile())
 
     def _code_quantile(self):
         return 0.01 if self.code_activation in ONE_SIDED else 0.5
@@ -253,11 +253,8 @@ class DenseAutoencoder(BaseAutoencoder):
                 return
             code, inputs = _code_inputs(rows, [(model.layers[i], kwargs) for i, kwargs in encoder])
             constant = np.ptp(np.asarray(activation(inputs)), axis=0) < CONSTANT_RANGE
-            if not constant.any():
-                return
-            bias = code.bias.numpy()
-            bias[constant] -= np.quantile(inputs[:, constant], quantile, axis=0)
-            code.bias.assign(bias)
+            if constant.any():
+                _centre(code, inputs, quantile, units=constant)
 
         return restart
 
@@ -325,3 +322,10 @@ def _code_inputs(rows, encoder):
     code = encoder[index][0]
     hidden = chain(rows, encoder[:index])
     return code, (keras.ops.matmul(hidden, code.kernel) + code.bias).numpy()
+
+
+def _centre(code, inputs, quantile, units=slice(None)):
+    """Shift the bias of the code layer's ``units`` so that their ``inputs`` are 0 at ``quantile``."""
+    bias = code.bias.numpy()
+    bias[units] -= np.quantile(inputs[:, units], quantile, axis=0)
+    code.bias.assign(bias)

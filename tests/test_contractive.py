@@ -1,6 +1,8 @@
 """ContractiveAutoencoder: the penalty, its gradient and its bookkeeping."""
 
 import pickle
+import subprocess
+import sys
 import warnings
 
 import keras
@@ -198,3 +200,23 @@ def test_a_dead_code_unit_is_started_again_before_the_next_epoch(small_digits, a
         assert 0.05 < np.median(codes[:, 1]) < 0.95
     # the live units were left as they were, then trained one epoch
     assert np.corrcoef(before[:, 0], codes[:, 0])[0, 1] > 0.9
+
+
+def test_a_dead_code_unit_of_a_loaded_model_is_started_again_in_another_process(small_digits, tmp_path):
+    X_train, _ = small_digits
+    ae = DenseAutoencoder(4, code_activation="relu", hidden_layer_sizes=(16,), epochs=1, random_state=0).fit(X_train)
+    code = [layer for layer in ae.encoder_.layers if isinstance(layer, keras.layers.Dense)][-1]
+    code.bias.assign(np.where(np.arange(4) == 1, -1e3, code.bias.numpy()))  # unit 1 off for every row
+    ae._refresh_inference()
+    assert ae.transform(X_train)[:, 1].std() == 0
+    with open(tmp_path / "ae.pickle", "wb") as file:
+        pickle.dump(ae, file)
+    np.save(tmp_path / "X.npy", X_train)
+    code = (
+        "import pickle, sys, numpy as np; ae = pickle.load(open(sys.argv[1], 'rb')); X = np.load(sys.argv[2]); "
+        "ae.partial_fit(X); print((ae.transform(X)[:, 1] > 0).mean())"
+    )
+    run = subprocess.run([sys.executable, "-c", code, tmp_path / "ae.pickle", tmp_path / "X.npy"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert float(run.stdout.split()[-1]) > 0.5
